@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Entry point behind `npm start`, `npm test`, `npm run migrate` and `npm run dev:stack`.
+# Bootstraps Node 24, pnpm and dependencies first (scripts/bootstrap.sh), then runs the command.
+set -euo pipefail
+PYLON_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export PYLON_ROOT
+cd "$PYLON_ROOT"
+# shellcheck source=scripts/bootstrap.sh
+source "$PYLON_ROOT/scripts/bootstrap.sh"
+export PATH="$PYLON_ROOT/node_modules/.bin:$PATH"
+
+cmd="${1:-start}"; shift || true
+
+step() { echo; echo "==> $*"; }
+
+case "$cmd" in
+  start)
+    exec node packages/pylon/src/main.ts dev "$@"
+    ;;
+  migrate)
+    exec node packages/pylon/src/main.ts migrate "$@"
+    ;;
+  dev-stack)
+    exec node packages/pylon/src/main.ts stack "$@"
+    ;;
+  test)
+    step "lint (eslint)"
+    eslint --max-warnings 0 .
+    step "typecheck (tsc)"
+    tsc -p tsconfig.json
+    step "Effect diagnostics (@effect/language-service)"
+    effect-language-service diagnostics --project tsconfig.json --severity error,warning
+    step "infrastructure (real PostgreSQL, Redis, Kafka)"
+    started="$(bash scripts/infra.sh ensure)"
+    cleanup() { [ -n "$started" ] && { step "stopping what this run started: $started"; bash scripts/infra.sh down $started || true; }; }
+    trap cleanup EXIT
+    # shellcheck disable=SC1091
+    source .pylon/infra/env.sh
+    step "unit and integration tests (vitest)"
+    vitest run "$@"
+    ;;
+  *)
+    echo "usage: scripts/pylon.sh start|test|migrate|dev-stack" >&2; exit 2 ;;
+esac
