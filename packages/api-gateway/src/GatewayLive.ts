@@ -1,0 +1,41 @@
+/**
+ * The API gateway's Layer graph. `GatewayApp` needs a SQL client, a RateLimiter and server
+ * config; the two topologies provide them differently (see `pylon dev` and `pylon gateway`).
+ */
+import { Effect, Layer } from "effect"
+import { SqlClient } from "effect/sql/SqlClient"
+import { Draining } from "@pylon/platform/Draining"
+import { healthRoutes, serve } from "@pylon/platform/HttpServerLive"
+import type { ReadinessCheck } from "@pylon/platform/HttpServerLive"
+import { RateLimitConfig } from "@pylon/platform/RateLimiter"
+import { AccessTokens } from "./auth/AccessTokens.ts"
+import { AuthConfig } from "./auth/AuthConfig.ts"
+import { AuthService } from "./auth/AuthService.ts"
+import { PasswordHasher } from "./auth/PasswordHasher.ts"
+import { PgRefreshTokenRepository } from "./auth/RefreshTokenRepository.ts"
+import { PgUserRepository } from "./auth/UserRepository.ts"
+import { AuthRoutes } from "./http/AuthHttp.ts"
+import { TrustedProxySettings } from "./http/RateLimitGuard.ts"
+
+export const SERVICE_NAME = "api-gateway"
+
+export const AuthLive = AuthService.layer.pipe(
+  Layer.provide([PgUserRepository, PgRefreshTokenRepository, PasswordHasher.layer, AccessTokens.layer]),
+  Layer.provideMerge(AuthConfig.layer)
+)
+
+const databaseReady = {
+  name: "postgres",
+  check: Effect.gen(function*() {
+    const sql = yield* SqlClient
+    yield* sql`SELECT 1`
+  })
+}
+
+/** Extra readiness checks (e.g. Redis in the microservice topology) are passed in by the caller. */
+export const gatewayApp = <R = never>(extraChecks: ReadonlyArray<ReadinessCheck<R>> = []) => {
+  const checks: ReadonlyArray<ReadinessCheck<SqlClient | R>> = [databaseReady, ...extraChecks]
+  return serve(Layer.mergeAll(AuthRoutes, healthRoutes(SERVICE_NAME, checks))).pipe(
+    Layer.provide([AuthLive, TrustedProxySettings.layer, RateLimitConfig.layer, Draining.layer])
+  )
+}

@@ -1,0 +1,19 @@
+/**
+ * The gateway's one mapping from typed domain errors (contracts `DomainError`) to HTTP
+ * failures; the table itself is `httpErrorOf` in contracts, shared with the WebSocket codes.
+ */
+import { Effect } from "effect"
+import type { DomainError } from "@pylon/contracts/Errors"
+import { httpErrorOf } from "@pylon/contracts/ErrorMapping"
+import { HttpFailure } from "@pylon/platform/HttpEnvelope"
+
+export const toHttpFailure = (error: DomainError): HttpFailure => {
+  const { code, message } = httpErrorOf(error)
+  return error._tag === "RateLimited"
+    ? HttpFailure.of(code, message, { "Retry-After": String(error.retry_after_seconds) })
+    : HttpFailure.of(code, message)
+}
+
+export const failWithHttpError = <A, E extends DomainError, R>(
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, HttpFailure, R> => Effect.mapError(effect, toHttpFailure)

@@ -1,0 +1,65 @@
+/** Internal RPC of the chat service. Every payload names the acting user. */
+import { Schema } from "effect"
+import { Rpc, RpcGroup } from "effect/rpc"
+import { MessageNotFound, NotRoomMember, RoomNotFound, Unavailable } from "./Errors.ts"
+import { ClientMsgId, MessageId, RoomId, UserId } from "./Ids.ts"
+import { InternalAuth } from "./InternalAuth.ts"
+import { ClientMsgType, Message, MessageContent, MessagesResponse } from "./Messages.ts"
+import { Natural, PageLimit } from "./QueryParams.ts"
+
+/** `created: false` when `client_msg_id` matched an earlier send: the original is returned. */
+export const SendMessageResult = Schema.Struct({
+  message: Message,
+  created: Schema.Boolean
+})
+export type SendMessageResult = typeof SendMessageResult.Type
+
+/**
+ * A history page request: `{ user_id, room_id, ...GetMessagesQuery }`. Without cursor: newest
+ * first; `before_id`: older than that message, newest first; `after_seq`: `seq > after_seq`,
+ * oldest first. The two cursors are mutually exclusive.
+ */
+export const GetMessagesPayload = Schema.Struct({
+  user_id: UserId,
+  room_id: RoomId,
+  limit: PageLimit(100),
+  before_id: Schema.optionalKey(MessageId),
+  after_seq: Schema.optionalKey(Natural)
+}).check(
+  Schema.makeFilter(
+    (p) =>
+      p.before_id !== undefined && p.after_seq !== undefined
+        ? { path: ["after_seq"], issue: "cannot be combined with before_id" }
+        : undefined
+  )
+)
+export type GetMessagesPayload = typeof GetMessagesPayload.Type
+
+const RoomAccess = Schema.Union([RoomNotFound, NotRoomMember, Unavailable])
+
+export class ChatRpcs extends RpcGroup.make(
+  /** Membership check, `seq`, message and outbox row in one transaction; idempotent per sender. */
+  Rpc.make("SendMessage", {
+    payload: {
+      user_id: UserId,
+      room_id: RoomId,
+      content: MessageContent,
+      msg_type: ClientMsgType,
+      client_msg_id: Schema.NullOr(ClientMsgId)
+    },
+    success: SendMessageResult,
+    error: RoomAccess
+  }),
+  Rpc.make("GetMessages", {
+    payload: GetMessagesPayload,
+    success: MessagesResponse,
+    error: Schema.Union([RoomNotFound, NotRoomMember, MessageNotFound, Unavailable])
+  }),
+  /** Messages with `seq > after_seq` in order, then live ones (the Connect `StreamMessages`). */
+  Rpc.make("StreamMessages", {
+    payload: { user_id: UserId, room_id: RoomId, after_seq: Natural },
+    success: Message,
+    error: RoomAccess,
+    stream: true
+  })
+).middleware(InternalAuth) {}

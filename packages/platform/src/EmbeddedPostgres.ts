@@ -1,0 +1,134 @@
+/**
+ * Embedded PostgreSQL for `pylon dev`: PGlite (Postgres compiled to WASM) keeping its data
+ * in a directory, served on 127.0.0.1 by the PGlite socket server, so the ordinary native
+ * `PgClient` talks to it over the wire protocol and application code cannot tell it from a
+ * real server.
+ *
+ * PGlite is a single session: the socket server serializes every query, and the client
+ * pool is held to one connection so transactions never interleave.
+ */
+import { PGlite } from "@electric-sql/pglite"
+import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import { Config, Context, Effect, Layer, Redacted, Schema } from "effect"
+import type { SqlClient } from "effect/sql/SqlClient"
+import type { SqlError } from "effect/sql/SqlError"
+import { mkdir } from "node:fs/promises"
+import * as NodePath from "node:path"
+
+export class EmbeddedPostgresError extends Schema.TaggedError<EmbeddedPostgresError>()("EmbeddedPostgresError", {
+  message: Schema.String,
+  cause: Schema.Defect()
+}) {}
+
+export interface EmbeddedPostgresOptions {
+  /** Where PGlite keeps its files; defaults to `PYLON_DATA_DIR`, then `./.pylon/data/pglite`. */
+  readonly dataDir?: string | undefined
+}
+
+/** `PYLON_DATA_DIR` (default `./.pylon/data/pglite`, relative to the working directory). */
+export const EmbeddedPostgresDataDir = Config.String("PYLON_DATA_DIR").pipe(
+  Config.withDefault("./.pylon/data/pglite")
+)
+
+/** A running embedded server. */
+export class EmbeddedPostgres extends Context.Service<EmbeddedPostgres, {
+  /** Absolute path of the data directory. */
+  readonly dataDir: string
+  readonly host: string
+  readonly port: number
+  /** Connection URL for `PgClient` (`postgres://postgres@127.0.0.1:<port>/postgres`). */
+  readonly url: Redacted.Redacted
+}>()("pylon/platform/EmbeddedPostgres") {}
+
+const fail = (message: string) => (cause: unknown) => new EmbeddedPostgresError({ message, cause })
+
+/**
+ * Opens (creating it on first use) the PGlite database in `dataDir` and serves it on
+ * 127.0.0.1 on a free port. Closing the scope stops the server, then closes the
+ * database, which flushes it to disk.
+ */
+export const startEmbeddedPostgres = Effect.fn("EmbeddedPostgres.start")(function*(dataDir: string) {
+  const directory = NodePath.resolve(dataDir)
+  yield* Effect.tryPromise({
+    try: () => mkdir(directory, { recursive: true }),
+    catch: fail(`Cannot create the PGlite data directory ${directory}`)
+  })
+  const db = yield* Effect.acquireRelease(
+    Effect.tryPromise({
+      try: () => PGlite.create({ dataDir: directory }),
+      catch: fail(`Cannot open the PGlite database in ${directory}`)
+    }),
+    (db) =>
+      Effect.tryPromise(() => db.close()).pipe(
+        Effect.catch((error) => Effect.logWarning("Closing PGlite failed", error))
+      )
+  )
+  const server = yield* Effect.acquireRelease(
+    Effect.tryPromise({
+      try: async () => {
+        // A few spare connection slots: a pooled connection being replaced may still be
+        // registered with the server for a moment after its successor connects.
+        const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 4 })
+        await server.start()
+        return server
+      },
+      catch: fail("Cannot start the PGlite socket server")
+    }),
+    (server) =>
+      Effect.tryPromise(() => server.stop()).pipe(
+        Effect.catch((error) => Effect.logWarning("Stopping the PGlite socket server failed", error))
+      )
+  )
+  // After start() the server reports the port it actually bound, as "host:port".
+  const address = server.getServerConn()
+  const port = Number(address.slice(address.lastIndexOf(":") + 1))
+  if (!Number.isInteger(port) || port <= 0) {
+    return yield* new EmbeddedPostgresError({
+      message: `The PGlite socket server reported an unexpected address: ${address}`,
+      cause: undefined
+    })
+  }
+  const host = "127.0.0.1"
+  yield* Effect.logInfo("Embedded PostgreSQL (PGlite) ready").pipe(
+    Effect.annotateLogs({ dataDir: directory, address: `${host}:${port}` })
+  )
+  return EmbeddedPostgres.of({
+    dataDir: directory,
+    host,
+    port,
+    url: Redacted.make(`postgres://postgres@${host}:${port}/postgres?sslmode=disable`)
+  })
+})
+
+/** The embedded server alone, data directory from the options or `PYLON_DATA_DIR`. */
+export const embeddedPostgresLayer = (
+  options?: EmbeddedPostgresOptions
+): Layer.Layer<EmbeddedPostgres, EmbeddedPostgresError | Config.ConfigError> =>
+  Layer.effect(
+    EmbeddedPostgres,
+    Effect.gen(function*() {
+      const dataDir = options?.dataDir ?? (yield* EmbeddedPostgresDataDir)
+      return yield* startEmbeddedPostgres(dataDir)
+    })
+  )
+
+/**
+ * `PgClient` + `SqlClient` (one pooled connection) on an embedded server, which is also
+ * provided so callers can log where the data lives.
+ */
+export const embeddedDatabaseLayer = (
+  options?: EmbeddedPostgresOptions
+): Layer.Layer<
+  PgClient.PgClient | SqlClient | EmbeddedPostgres,
+  EmbeddedPostgresError | Config.ConfigError | SqlError
+> =>
+  Layer.unwrap(
+    Effect.gen(function*() {
+      const server = yield* EmbeddedPostgres
+      return PgClient.layer({ url: server.url, maxConnections: 1, applicationName: "pylon" })
+    })
+  ).pipe(Layer.provideMerge(embeddedPostgresLayer(options)))
+
+/** The embedded database with its data directory from `PYLON_DATA_DIR`. */
+export const EmbeddedDatabaseLive = embeddedDatabaseLayer()

@@ -1,0 +1,53 @@
+/**
+ * The JSON envelope of every HTTP answer (API.md §1) and the one error type handlers fail with.
+ * Handlers fail with `HttpFailure`; `HttpServerLive`'s global middleware renders it, so no
+ * handler builds an error body by hand and nothing else (SQL text, stack traces) can leak.
+ */
+import { Data } from "effect"
+import { HttpServerResponse } from "effect/http"
+import { statusOf } from "@pylon/contracts/Envelope"
+import type { ErrorCode } from "@pylon/contracts/Envelope"
+
+export class HttpFailure extends Data.TaggedError("HttpFailure")<{
+  readonly code: ErrorCode
+  readonly message: string
+  readonly headers?: Record<string, string> | undefined
+}> {
+  static of(code: ErrorCode, message: string, headers?: Record<string, string>): HttpFailure {
+    return new HttpFailure({ code, message, headers })
+  }
+  static badRequest(message: string): HttpFailure {
+    return HttpFailure.of("bad_request", message)
+  }
+  static unauthorized(message = "unauthorized"): HttpFailure {
+    return HttpFailure.of("unauthorized", message)
+  }
+  static notFound(message = "not found"): HttpFailure {
+    return HttpFailure.of("not_found", message)
+  }
+  static forbidden(message = "forbidden"): HttpFailure {
+    return HttpFailure.of("forbidden", message)
+  }
+}
+
+export const respondOk = (
+  data: unknown,
+  options?: { readonly status?: number; readonly headers?: Record<string, string> }
+): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.jsonUnsafe({ success: true, data }, {
+    status: options?.status ?? 200,
+    ...(options?.headers ? { headers: options.headers } : {})
+  })
+
+export const respondError = (
+  code: ErrorCode,
+  message: string,
+  headers?: Record<string, string>
+): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.jsonUnsafe({ success: false, error: { code, message } }, {
+    status: statusOf(code),
+    ...(headers ? { headers } : {})
+  })
+
+export const respondFailure = (failure: HttpFailure): HttpServerResponse.HttpServerResponse =>
+  respondError(failure.code, failure.message, failure.headers)

@@ -1,0 +1,87 @@
+/**
+ * Decoding of everything a client sends over HTTP: JSON bodies (≤ 1 MiB, exactly one JSON value),
+ * query strings and path ids. Every failure is an `HttpFailure` (400 naming the field, or 413),
+ * never a defect, so bad input can't produce a 500.
+ */
+import { ByteSize, Effect, Schema, SchemaIssue } from "effect"
+import { HttpIncomingMessage, HttpRouter, HttpServerRequest } from "effect/http"
+import { HttpFailure } from "./HttpEnvelope.ts"
+
+export const MAX_BODY_BYTES = 1024 * 1024
+
+const standardFormatter = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/** "username: Expected a string…" — the first issue, prefixed with its path. */
+export const describeSchemaError = (error: Schema.SchemaError): string => {
+  const issue = standardFormatter(error.issue).issues[0]
+  if (issue === undefined) return "invalid input"
+  const path = (issue.path ?? []).map(String).join(".")
+  return path.length > 0 ? `${path}: ${issue.message}` : issue.message
+}
+
+const tooLarge = HttpFailure.of("payload_too_large", `request body exceeds ${MAX_BODY_BYTES} bytes`)
+
+/** Reads the raw body as text, enforcing the size limit before and while reading. */
+export const readBodyText: Effect.Effect<string, HttpFailure, HttpServerRequest.HttpServerRequest> = Effect.gen(
+  function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const declared = Number(request.headers["content-length"] ?? "0")
+    if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) return yield* tooLarge
+    const buffer = yield* request.arrayBuffer.pipe(
+      Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(MAX_BODY_BYTES)),
+      Effect.mapError((error) =>
+        error.reason._tag === "RequestParseError" && error.reason.reason === "BodyTooLarge"
+          ? tooLarge
+          : HttpFailure.badRequest("request body could not be read")
+      )
+    )
+    return new TextDecoder("utf-8", { fatal: false }).decode(buffer)
+  }
+)
+
+const parseJson = (text: string): Effect.Effect<unknown, HttpFailure> =>
+  Effect.try({
+    try: (): unknown => JSON.parse(text),
+    catch: () => HttpFailure.badRequest("request body must be a single valid JSON value")
+  })
+
+/** Decodes the JSON body with `schema`; unknown fields are ignored, invalid ones named in the 400. */
+export const decodeJsonBody = <S extends Schema.Top>(schema: S) => {
+  const decode = Schema.decodeUnknownEffect(schema)
+  return Effect.gen(function*() {
+    const text = yield* readBodyText
+    const value = text.trim().length === 0
+      ? yield* HttpFailure.badRequest("request body is required")
+      : yield* parseJson(text)
+    return yield* decode(value).pipe(
+      Effect.mapError((error) => HttpFailure.badRequest(describeSchemaError(error)))
+    )
+  })
+}
+
+/** Decodes the query string (first value of each key) with `schema`. */
+export const decodeQuery = <S extends Schema.Top>(schema: S) => {
+  const decode = Schema.decodeUnknownEffect(schema)
+  return Effect.gen(function*() {
+    const params = yield* HttpServerRequest.ParsedSearchParams
+    const flat: Record<string, string> = {}
+    for (const [key, value] of Object.entries(params)) {
+      const first = Array.isArray(value) ? value[0] : value
+      if (first !== undefined) flat[key] = first
+    }
+    return yield* decode(flat).pipe(
+      Effect.mapError((error) => HttpFailure.badRequest(describeSchemaError(error)))
+    )
+  })
+}
+
+/** Decodes one path parameter (e.g. a room id) with `schema`: malformed → 400, never 500. */
+export const decodePathParam = <S extends Schema.Top>(name: string, schema: S) => {
+  const decode = Schema.decodeUnknownEffect(schema)
+  return Effect.gen(function*() {
+    const params = yield* HttpRouter.params
+    return yield* decode(params[name]).pipe(
+      Effect.mapError((error) => HttpFailure.badRequest(`${name}: ${describeSchemaError(error)}`))
+    )
+  })
+}

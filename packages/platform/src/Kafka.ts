@@ -1,0 +1,82 @@
+/**
+ * Kafka connectivity (kafkajs): the client from `KAFKA_BROKERS`, an idempotent producer and an
+ * admin client, each connected in a Layer and disconnected when its scope closes.
+ */
+import { Config, Context, Effect, Layer, Schema } from "effect"
+import { Kafka, logLevel, Partitioners } from "kafkajs"
+import type { Admin, Producer } from "kafkajs"
+
+export class KafkaError extends Schema.TaggedError<KafkaError>()("KafkaError", {
+  op: Schema.String,
+  cause: Schema.Defect()
+}) {}
+
+export const KafkaBrokersConfig = Config.String("KAFKA_BROKERS").pipe(
+  Config.withDefault("127.0.0.1:9092"),
+  Config.map((list) => list.split(",").map((broker) => broker.trim()).filter((broker) => broker.length > 0))
+)
+
+export class KafkaClient extends Context.Service<KafkaClient, Kafka>()("pylon/platform/KafkaClient") {
+  static readonly layerWith = (options: { readonly brokers: ReadonlyArray<string>; readonly clientId: string }) =>
+    Layer.succeed(
+      KafkaClient,
+      new Kafka({
+        clientId: options.clientId,
+        brokers: [...options.brokers],
+        logLevel: logLevel.WARN,
+        retry: { retries: 5, initialRetryTime: 200 }
+      })
+    )
+
+  static readonly layer = (clientId: string) =>
+    Layer.unwrap(Effect.gen(function*() {
+      return KafkaClient.layerWith({ brokers: yield* KafkaBrokersConfig, clientId })
+    }))
+}
+
+const attempt = <A>(op: string, f: () => Promise<A>) =>
+  Effect.tryPromise({ try: f, catch: (cause) => new KafkaError({ op, cause }) })
+
+export class KafkaProducer extends Context.Service<KafkaProducer, Producer>()("pylon/platform/KafkaProducer") {
+  static readonly layer = Layer.effect(
+    KafkaProducer,
+    Effect.gen(function*() {
+      const kafka = yield* KafkaClient
+      return yield* Effect.acquireRelease(
+        Effect.gen(function*() {
+          const producer = kafka.producer({
+            idempotent: true,
+            maxInFlightRequests: 1,
+            createPartitioner: Partitioners.DefaultPartitioner
+          })
+          yield* attempt("producer.connect", () => producer.connect())
+          return producer
+        }),
+        (producer) => Effect.promise(() => producer.disconnect()).pipe(Effect.timeout("5 seconds"), Effect.ignore)
+      )
+    })
+  )
+}
+
+export class KafkaAdmin extends Context.Service<KafkaAdmin, Admin>()("pylon/platform/KafkaAdmin") {
+  static readonly layer = Layer.effect(
+    KafkaAdmin,
+    Effect.gen(function*() {
+      const kafka = yield* KafkaClient
+      return yield* Effect.acquireRelease(
+        Effect.gen(function*() {
+          const admin = kafka.admin()
+          yield* attempt("admin.connect", () => admin.connect())
+          return admin
+        }),
+        (admin) => Effect.promise(() => admin.disconnect()).pipe(Effect.timeout("5 seconds"), Effect.ignore)
+      )
+    })
+  )
+}
+
+/** Readiness probe: the cluster answers a metadata request. */
+export const kafkaReady = Effect.gen(function*() {
+  const admin = yield* KafkaAdmin
+  yield* attempt("admin.describeCluster", () => admin.describeCluster())
+})

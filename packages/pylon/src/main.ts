@@ -1,0 +1,35 @@
+/**
+ * The `pylon` command.
+ *   pylon dev        every service in one process on embedded defaults (PGlite, in-memory adapters)
+ *   pylon migrate    apply pending migrations to DATABASE_URL
+ *   pylon gateway    the API gateway alone, on real PostgreSQL and Redis
+ */
+import { NodeRuntime } from "@effect/platform-node"
+import { Effect, Layer } from "effect"
+import { runMigrations } from "@pylon/platform/Migrations"
+import { DatabaseLive } from "@pylon/platform/Database"
+import { devLayer } from "./DevMode.ts"
+import { gatewayLayer } from "./ServiceModes.ts"
+
+const usage = "usage: pylon <dev|migrate|gateway>"
+
+const command = process.argv[2] ?? "dev"
+
+const program = ((): Effect.Effect<void, unknown> => {
+  switch (command) {
+    case "dev":
+      return Layer.launch(devLayer)
+    case "gateway":
+      return Layer.launch(gatewayLayer)
+    case "migrate":
+      return runMigrations().pipe(
+        Effect.tap((applied) => Effect.logInfo(`migrations applied: ${applied.length}`)),
+        Effect.provide(DatabaseLive),
+        Effect.asVoid
+      )
+    default:
+      return Effect.fail(new Error(`${usage} (got "${command}")`))
+  }
+})()
+
+NodeRuntime.runMain(program)
