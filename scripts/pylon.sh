@@ -29,7 +29,7 @@ case "$cmd" in
     step "typecheck (tsc)"
     tsc -p tsconfig.json
     step "Effect diagnostics (@effect/language-service)"
-    effect-language-service diagnostics --project tsconfig.json --severity error,warning
+    effect-language-service diagnostics --project tsconfig.json --severity error,warning --strict
     step "infrastructure (real PostgreSQL, Redis, Kafka)"
     started="$(bash scripts/infra.sh ensure)"
     cleanup() { [ -n "$started" ] && { step "stopping what this run started: $started"; bash scripts/infra.sh down $started || true; }; }

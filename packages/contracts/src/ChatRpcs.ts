@@ -5,7 +5,7 @@ import { MessageNotFound, NotRoomMember, RoomNotFound, Unavailable } from "./Err
 import { ClientMsgId, MessageId, RoomId, UserId } from "./Ids.ts"
 import { InternalAuth } from "./InternalAuth.ts"
 import { ClientMsgType, Message, MessageContent, MessagesResponse } from "./Messages.ts"
-import { Natural, PageLimit } from "./QueryParams.ts"
+import { Natural, PageLimit } from "./Numbers.ts"
 
 /** `created: false` when `client_msg_id` matched an earlier send: the original is returned. */
 export const SendMessageResult = Schema.Struct({

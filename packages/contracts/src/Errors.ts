@@ -6,7 +6,7 @@
  */
 import { Schema } from "effect"
 import { MessageId, NotificationId, RoomId } from "./Ids.ts"
-import { Natural } from "./QueryParams.ts"
+import { Natural } from "./Numbers.ts"
 
 /** Input the schema accepted but the domain rejects (e.g. an unknown user in `member_ids`). */
 export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", {

@@ -6,7 +6,7 @@ import { Effect, Schema } from "effect"
 import { EventId, MessageId, RoomId, UserId } from "./Ids.ts"
 import type { Message } from "./Messages.ts"
 import { MsgType } from "./Messages.ts"
-import { Seq } from "./QueryParams.ts"
+import { Seq } from "./Numbers.ts"
 import { Timestamp } from "./Time.ts"
 
 export const MESSAGE_EVENTS_TOPIC = "message-events"

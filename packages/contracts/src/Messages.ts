@@ -1,7 +1,8 @@
 /** Messages (API.md §5): the entity, its content rule, and the history query and page. */
 import { Schema } from "effect"
 import { ClientMsgId, MessageId, RoomId, UserId } from "./Ids.ts"
-import { LimitParam, NaturalFromString, optionalParam, Seq } from "./QueryParams.ts"
+import { Seq } from "./Numbers.ts"
+import { LimitParam, NaturalFromString, optionalParam } from "./QueryParams.ts"
 import { Timestamp } from "./Time.ts"
 
 export const MsgType = Schema.Literals(["text", "image", "file", "system"]).annotate({

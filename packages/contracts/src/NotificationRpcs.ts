@@ -11,7 +11,7 @@ import {
   NotificationType,
   ReadAllResult
 } from "./Notifications.ts"
-import { PageLimit } from "./QueryParams.ts"
+import { PageLimit } from "./Numbers.ts"
 
 export class NotificationRpcs extends RpcGroup.make(
   /** Stores a notification for `user_id` (the recipient); idempotent per (user, message). */

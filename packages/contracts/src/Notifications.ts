@@ -1,7 +1,8 @@
 /** Notifications (API.md §5a): the entity, the list query and the response bodies. */
 import { Schema } from "effect"
 import { MessageId, NotificationId, RoomId } from "./Ids.ts"
-import { FlagParam, LimitParam, Natural, optionalParam } from "./QueryParams.ts"
+import { Natural } from "./Numbers.ts"
+import { FlagParam, LimitParam, optionalParam } from "./QueryParams.ts"
 import { Timestamp } from "./Time.ts"
 
 export const NotificationType = Schema.Literals(["message", "mention", "invite"])

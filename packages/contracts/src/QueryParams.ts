@@ -4,20 +4,9 @@
  * blank value (`?cursor=`) counts as absent, as HTML forms and most clients send it.
  */
 import { Option, Schema, SchemaGetter, SchemaTransformation } from "effect"
+import { Natural } from "./Numbers.ts"
 
 const DIGITS = /^\d{1,15}$/
-
-/** A count ≥ 0. */
-export const Natural = Schema.Int.check(
-  Schema.isGreaterThanOrEqualTo(0, { message: "must be a non-negative integer" })
-)
-
-/** A `seq`: a message's position in its room, 1, 2, 3… */
-export const Seq = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1, { message: "must be a positive integer" }))
-
-/** A page size, already within `1..max`. */
-export const PageLimit = (max: number) =>
-  Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: max }, { message: `must be an integer from 1 to ${max}` }))
 
 const present = (value: Option.Option<string>): Option.Option<string> => Option.filter(value, (s) => s.trim() !== "")
 
@@ -71,7 +60,7 @@ export const LimitFromString = (max: number) => {
   )
 }
 
-/** `limit`: absent or empty → `default`; clamped to `max`. */
+/** `limit`: absent, empty or blank → `default`; clamped to `max`. */
 export const LimitParam = (options: { readonly default: number; readonly max: number }) =>
   paramWithDefault(LimitFromString(options.max), String(options.default))
 
@@ -86,5 +75,5 @@ export const BooleanFromString = Schema.Literals(["true", "false"]).annotate({ m
   )
 )
 
-/** A boolean flag: absent or empty → `false`. */
+/** A boolean flag: absent, empty or blank → `false`. */
 export const FlagParam = paramWithDefault(BooleanFromString, "false")

@@ -4,7 +4,7 @@ import { Rpc, RpcGroup } from "effect/rpc"
 import { BadRequest, Forbidden, NotRoomMember, RoomNotFound, Unavailable } from "./Errors.ts"
 import { RoomId, UserId } from "./Ids.ts"
 import { InternalAuth } from "./InternalAuth.ts"
-import { Natural, PageLimit } from "./QueryParams.ts"
+import { Natural, PageLimit } from "./Numbers.ts"
 import { CreateRoomRequest, Member, MemberRole, Room, RoomType } from "./Rooms.ts"
 
 /** `created: false` when a `direct` room with that pair already existed (HTTP 200, not 201). */

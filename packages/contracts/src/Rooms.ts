@@ -1,7 +1,8 @@
 /** Rooms and membership (API.md §4): entities, request bodies and response bodies. */
 import { Effect, Schema, SchemaGetter } from "effect"
 import { RoomId, UserId } from "./Ids.ts"
-import { LimitParam, Natural, optionalParam } from "./QueryParams.ts"
+import { Natural } from "./Numbers.ts"
+import { LimitParam, optionalParam } from "./QueryParams.ts"
 import { Timestamp } from "./Time.ts"
 
 export const RoomType = Schema.Literals(["direct", "group", "channel"]).annotate({

@@ -8,7 +8,7 @@ import { ClientMsgId, MessageId, RoomId, UserId } from "./Ids.ts"
 import { ClientMsgType, Message, MessageContent, MsgType, Sender } from "./Messages.ts"
 import { Notification } from "./Notifications.ts"
 import { PresenceStatus } from "./Presence.ts"
-import { Natural, Seq } from "./QueryParams.ts"
+import { Natural, Seq } from "./Numbers.ts"
 import { schemaErrorMessage } from "./SchemaErrorMessage.ts"
 import { Timestamp } from "./Time.ts"
 

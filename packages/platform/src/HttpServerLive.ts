@@ -2,7 +2,6 @@
  * The HTTP server every Pylon process runs: JSON envelope for all errors (404/405/413/500 included),
  * request ids and request logs, HTTP metrics, `/health`, `/ready` and `/metrics`, graceful drain.
  */
-import { createServer } from "node:http"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Cause, Clock, Effect, Layer, Metric, Option } from "effect"
 import type { Types } from "effect"
@@ -11,6 +10,7 @@ import { PrometheusMetrics } from "effect/observability"
 import { Draining } from "./Draining.ts"
 import { HttpFailure, respondError, respondFailure, respondOk } from "./HttpEnvelope.ts"
 import { ServerConfig } from "./ServerConfig.ts"
+import { UpgradeInterceptor, UpgradeRoutingServer } from "./UpgradeInterceptor.ts"
 
 export const MAX_WS_FRAME_BYTES = 64 * 1024
 
@@ -128,7 +128,12 @@ export const healthRoutes = <R>(service: string, checks: ReadonlyArray<Readiness
 export const serve = <E, R>(routes: Layer.Layer<never, E, R>) =>
   Layer.unwrap(Effect.gen(function*() {
     const config = yield* ServerConfig
-    const nodeServer = NodeHttpServer.layer(() => createServer(), {
+    const intercept = yield* UpgradeInterceptor
+    const nodeServer = NodeHttpServer.layer(() => {
+      const server = new UpgradeRoutingServer()
+      server.intercept = intercept
+      return server
+    }, {
       port: config.port,
       host: config.host,
       gracefulShutdownTimeout: "10 seconds",

@@ -5,13 +5,15 @@
  *   pylon gateway    the API gateway alone, on real PostgreSQL and Redis
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Schema } from "effect"
 import { runMigrations } from "@pylon/platform/Migrations"
 import { DatabaseLive } from "@pylon/platform/Database"
 import { devLayer } from "./DevMode.ts"
 import { gatewayLayer } from "./ServiceModes.ts"
 
 const usage = "usage: pylon <dev|migrate|gateway>"
+
+class UsageError extends Schema.TaggedError<UsageError>()("UsageError", { message: Schema.String }) {}
 
 const command = process.argv[2] ?? "dev"
 
@@ -28,7 +30,7 @@ const program = ((): Effect.Effect<void, unknown> => {
         Effect.asVoid
       )
     default:
-      return Effect.fail(new Error(`${usage} (got "${command}")`))
+      return Effect.fail(new UsageError({ message: `${usage} (got "${command}")` }))
   }
 })()
 

@@ -1,0 +1,33 @@
+/**
+ * Lets one component take over HTTP upgrades on a path before Effect's HTTP server sees them.
+ * The gateway's WebSocket endpoint needs what Effect's `Socket` does not expose (protocol-level
+ * ping/pong, `bufferedAmount`, per-socket close codes), so it owns its `ws` server and claims
+ * `/ws` upgrades here; every other upgrade continues to Effect as usual (docs/adr/0002).
+ */
+import { Server } from "node:http"
+import type { IncomingMessage } from "node:http"
+import type { Duplex } from "node:stream"
+import { Context } from "effect"
+
+/** Returns true when it took the upgrade (and is now responsible for the socket). */
+export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => boolean
+
+export const UpgradeInterceptor = Context.Reference<UpgradeHandler | undefined>(
+  "pylon/platform/UpgradeInterceptor",
+  { defaultValue: () => undefined }
+)
+
+const isUpgradeArgs = (args: ReadonlyArray<unknown>): args is [IncomingMessage, Duplex, Buffer] =>
+  args.length >= 3 && Buffer.isBuffer(args[2])
+
+/** An http.Server that offers each `upgrade` event to `intercept` before its own listeners. */
+export class UpgradeRoutingServer extends Server {
+  intercept: UpgradeHandler | undefined = undefined
+
+  override emit(event: string, ...args: Array<unknown>): boolean {
+    if (event === "upgrade" && this.intercept !== undefined && isUpgradeArgs(args)) {
+      if (this.intercept(args[0], args[1], args[2])) return true
+    }
+    return super.emit(event, ...args)
+  }
+}
