@@ -21,7 +21,12 @@ case "$cmd" in
     exec node packages/pylon/src/main.ts migrate "$@"
     ;;
   dev-stack)
-    exec node packages/pylon/src/main.ts stack "$@"
+    started="$(bash scripts/infra.sh ensure)"
+    stop_infra() { [ -n "$started" ] && bash scripts/infra.sh down $started || true; }
+    trap stop_infra EXIT
+    # shellcheck disable=SC1091
+    source .pylon/infra/env.sh
+    node packages/pylon/src/main.ts stack "$@" || true
     ;;
   test)
     step "lint (eslint)"

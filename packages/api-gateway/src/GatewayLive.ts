@@ -15,13 +15,24 @@ import { PasswordHasher } from "./auth/PasswordHasher.ts"
 import { PgRefreshTokenRepository } from "./auth/RefreshTokenRepository.ts"
 import { PgUserRepository } from "./auth/UserRepository.ts"
 import { AuthRoutes } from "./http/AuthHttp.ts"
+import { MessagesRoutes } from "./http/MessagesHttp.ts"
 import { TrustedProxySettings } from "./http/RateLimitGuard.ts"
+import { RoomsRoutes } from "./http/RoomsHttp.ts"
+import { RoomFanout } from "./ws/RoomFanout.ts"
+import { WsEndpointLive } from "./ws/WsEndpoint.ts"
+import { WsSettings } from "./ws/WsSettings.ts"
 
 export const SERVICE_NAME = "api-gateway"
 
 export const AuthLive = AuthService.layer.pipe(
   Layer.provide([PgUserRepository, PgRefreshTokenRepository, PasswordHasher.layer, AccessTokens.layer]),
   Layer.provideMerge(AuthConfig.layer)
+)
+
+/** `GET /ws`: the WebSocket endpoint with this node's room fan-out (needs RoomBus + service clients). */
+export const WebSocketLive = WsEndpointLive.pipe(
+  Layer.provide(RoomFanout.layer),
+  Layer.provide(WsSettings.layer)
 )
 
 const databaseReady = {
@@ -35,7 +46,8 @@ const databaseReady = {
 /** Extra readiness checks (e.g. Redis in the microservice topology) are passed in by the caller. */
 export const gatewayApp = <R = never>(extraChecks: ReadonlyArray<ReadinessCheck<R>> = []) => {
   const checks: ReadonlyArray<ReadinessCheck<SqlClient | R>> = [databaseReady, ...extraChecks]
-  return serve(Layer.mergeAll(AuthRoutes, healthRoutes(SERVICE_NAME, checks))).pipe(
+  return serve(Layer.mergeAll(AuthRoutes, RoomsRoutes, MessagesRoutes, healthRoutes(SERVICE_NAME, checks))).pipe(
+    Layer.provide(WebSocketLive),
     Layer.provide([AuthLive, TrustedProxySettings.layer, RateLimitConfig.layer, Draining.layer])
   )
 }

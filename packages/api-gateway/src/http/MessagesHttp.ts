@@ -1,0 +1,33 @@
+/**
+ * Message history of API.md §5: `GET /api/v1/rooms/{id}/messages?limit=&before_id=&after_seq=`.
+ * Authenticates the caller, spends one `history` rate-limit hit keyed by user id, decodes the
+ * room id and query with the contract Schemas (limit default 50, clamped to 100; bad input is
+ * 400), and asks the chat service through `ChatClient`; the page is the contract's encoded JSON.
+ */
+import { Effect, Schema } from "effect"
+import { RoomId } from "@pylon/contracts/Ids"
+import { GetMessagesQuery, MessagesResponse } from "@pylon/contracts/Messages"
+import { respondOk } from "@pylon/platform/HttpEnvelope"
+import { decodePathParam, decodeQuery } from "@pylon/platform/HttpRequestDecoding"
+import { resource } from "@pylon/platform/HttpServerLive"
+import { ChatClient } from "../clients/ServiceClients.ts"
+import { requireAuth } from "./AuthHttp.ts"
+import { failWithRpcError } from "./HttpErrors.ts"
+import { withRateLimit } from "./RateLimitGuard.ts"
+
+const encodeMessagesResponse = Schema.encodeEffect(MessagesResponse)
+
+export const MessagesRoutes = resource("/api/v1/rooms/:id/messages", {
+  GET: Effect.gen(function*() {
+    const claims = yield* requireAuth
+    return yield* withRateLimit("history", claims.sub)(Effect.gen(function*() {
+      const roomId = yield* decodePathParam("id", RoomId)
+      const query = yield* decodeQuery(GetMessagesQuery)
+      const chat = yield* ChatClient
+      const page = yield* chat.GetMessages({ user_id: claims.sub, room_id: roomId, ...query }).pipe(failWithRpcError)
+      // The page came from our own schema-checked RPC; failing to encode it is a bug.
+      const data = yield* Effect.orDie(encodeMessagesResponse(page))
+      return respondOk(data)
+    }))
+  })
+})

@@ -1,0 +1,180 @@
+/**
+ * This gateway node's side of room fan-out. Local sockets subscribe to rooms here; the first
+ * local subscriber of a room opens one bus subscription for the node, the last one closes it.
+ * Each room is processed by one fiber, so messages reach sockets in `seq` order; a gap in the
+ * seqs (a lost publish) is filled from history before anything newer is delivered, and
+ * duplicates are dropped — a lost publish never becomes a lost message.
+ */
+import { Context, Effect, Fiber, Latch, Layer, Metric, Option, Stream } from "effect"
+
+import { encodeServerFrame, messageFrame } from "@pylon/contracts/WsFrames"
+import type { RoomId, UserId } from "@pylon/contracts/Ids"
+import { RoomBus, roomChannel } from "@pylon/platform/RoomBus"
+import { ChatClient } from "../clients/ServiceClients.ts"
+import type { BusEnvelope } from "./BusEnvelope.ts"
+import { decodeEnvelope, encodeEnvelope } from "./BusEnvelope.ts"
+
+export interface LocalSubscriber {
+  readonly connectionId: string
+  readonly userId: UserId
+  /** A message of a joined room; called in seq order, once per seq. */
+  readonly onMessage: (roomId: RoomId, seq: number, json: string) => void
+  /** Any other room frame (typing, user_joined, user_left, presence). */
+  readonly onEvent: (roomId: RoomId, json: string) => void
+  /** The user left the room (REST leave on any node): stop delivering it to this socket. */
+  readonly onKicked: (roomId: RoomId) => void
+}
+
+interface RoomState {
+  readonly subscribers: Map<string, LocalSubscriber>
+  lastSeq: number
+  fiber: Fiber.Fiber<void> | undefined
+}
+
+const GAP_FILL_PAGE = 100
+
+const deliveredMessages = Metric.counter("pylon_ws_messages_delivered_total", {
+  description: "Message frames handed to local sockets"
+})
+const gapFills = Metric.counter("pylon_ws_gap_fills_total", {
+  description: "Times a room's seq gap was filled from history"
+})
+
+export class RoomFanout extends Context.Service<RoomFanout, {
+  /** Subscribes a socket; resolves once this node is subscribed on the bus. */
+  readonly subscribe: (subscriber: LocalSubscriber, roomId: RoomId, lastSeq: number) => Effect.Effect<void>
+  readonly unsubscribe: (connectionId: string, roomId: RoomId) => Effect.Effect<void>
+  readonly publish: (roomId: RoomId, envelope: BusEnvelope) => Effect.Effect<void>
+  /** Rooms with at least one local subscriber (for presence fan-out). */
+  readonly localRooms: () => ReadonlyArray<RoomId>
+  readonly subscribersOf: (roomId: RoomId) => ReadonlyArray<LocalSubscriber>
+}>()("pylon/gateway/RoomFanout") {
+  static readonly layer = Layer.effect(
+    RoomFanout,
+    Effect.gen(function*() {
+      const bus = yield* RoomBus
+      const chat = yield* ChatClient
+      const scope = yield* Effect.scope
+      const rooms = new Map<RoomId, RoomState>()
+
+      const deliver = (roomId: RoomId, state: RoomState, seq: number, json: string) => {
+        if (seq <= state.lastSeq) return
+        state.lastSeq = seq
+        for (const subscriber of state.subscribers.values()) subscriber.onMessage(roomId, seq, json)
+      }
+
+      /** Fetches everything after `state.lastSeq` (up to `until` when given) and delivers it in order. */
+      const fillFromHistory = (roomId: RoomId, state: RoomState, until: number | undefined) =>
+        Effect.gen(function*() {
+          let more = true
+          while (more && (until === undefined || state.lastSeq < until)) {
+            const reader = state.subscribers.values().next()
+            if (reader.done === true) return
+            const page = yield* chat.GetMessages({
+              user_id: reader.value.userId,
+              room_id: roomId,
+              limit: GAP_FILL_PAGE,
+              after_seq: state.lastSeq
+            })
+            for (const message of page.messages) {
+              if (until !== undefined && message.seq >= until) break
+              deliver(roomId, state, message.seq, encodeServerFrame(messageFrame(message)))
+            }
+            more = page.has_more && page.messages.length > 0
+          }
+        }).pipe(
+          Effect.tap(() => Metric.update(gapFills, 1)),
+          Effect.catchCause((cause) => Effect.logWarning("room gap fill failed; will retry on next message", cause))
+        )
+
+      const handle = (roomId: RoomId, state: RoomState, payload: string) =>
+        Effect.gen(function*() {
+          const envelope = decodeEnvelope(payload)
+          if (envelope === undefined) return yield* Effect.logWarning("ignoring malformed bus payload")
+          switch (envelope.kind) {
+            case "message": {
+              if (envelope.seq > state.lastSeq + 1) yield* fillFromHistory(roomId, state, envelope.seq)
+              deliver(roomId, state, envelope.seq, envelope.json)
+              yield* Metric.update(deliveredMessages, state.subscribers.size)
+              return
+            }
+            case "event": {
+              for (const subscriber of state.subscribers.values()) {
+                if (subscriber.userId !== envelope.excludeUserId) subscriber.onEvent(roomId, envelope.json)
+              }
+              return
+            }
+            case "kick": {
+              for (const subscriber of [...state.subscribers.values()]) {
+                if (subscriber.userId === envelope.userId) {
+                  state.subscribers.delete(subscriber.connectionId)
+                  subscriber.onKicked(roomId)
+                }
+              }
+              return
+            }
+          }
+        })
+
+      /** One fiber per room on this node: subscribe, catch up once, then follow the bus. */
+      const follow = (roomId: RoomId, state: RoomState, subscribed: Effect.Effect<void>) =>
+        Effect.gen(function*() {
+          const stream = yield* bus.subscribe(roomChannel(roomId))
+          yield* subscribed
+          // Anything committed between the joiner's membership check and our subscription.
+          yield* fillFromHistory(roomId, state, undefined)
+          yield* Stream.runForEach(stream, (event) =>
+            event._tag === "Message"
+              ? handle(roomId, state, event.payload)
+              // Publishes were dropped (slow node or Redis reconnect): catch up from history.
+              : fillFromHistory(roomId, state, undefined))
+        }).pipe(
+          Effect.scoped,
+          Effect.catchCause((cause) => Effect.logWarning("room subscription ended", cause))
+        )
+
+      const subscribe = Effect.fn("RoomFanout.subscribe")(function*(
+        subscriber: LocalSubscriber,
+        roomId: RoomId,
+        lastSeq: number
+      ) {
+        const existing = rooms.get(roomId)
+        if (existing !== undefined) {
+          existing.subscribers.set(subscriber.connectionId, subscriber)
+          return
+        }
+        const state: RoomState = { subscribers: new Map([[subscriber.connectionId, subscriber]]), lastSeq, fiber: undefined }
+        rooms.set(roomId, state)
+        const ready = yield* Latch.make(false)
+        state.fiber = yield* follow(roomId, state, ready.open).pipe(Effect.forkIn(scope))
+        yield* ready.await.pipe(Effect.timeoutOption("5 seconds"), Effect.asVoid)
+      })
+
+      const unsubscribe = Effect.fn("RoomFanout.unsubscribe")(function*(connectionId: string, roomId: RoomId) {
+        const state = rooms.get(roomId)
+        if (state === undefined) return
+        state.subscribers.delete(connectionId)
+        if (state.subscribers.size > 0) return
+        rooms.delete(roomId)
+        if (state.fiber !== undefined) yield* Fiber.interrupt(state.fiber)
+      })
+
+      const publish = (roomId: RoomId, envelope: BusEnvelope) =>
+        bus.publish(roomChannel(roomId), encodeEnvelope(envelope)).pipe(
+          Effect.catchCause((cause) => Effect.logWarning("room bus publish failed", cause))
+        )
+
+      return RoomFanout.of({
+        subscribe,
+        unsubscribe,
+        publish,
+        localRooms: () => [...rooms.keys()],
+        subscribersOf: (roomId) => Option.match(Option.fromNullishOr(rooms.get(roomId)), {
+          onNone: () => [],
+          onSome: (state) => [...state.subscribers.values()]
+        })
+      })
+    })
+  )
+}
+

@@ -1,0 +1,107 @@
+/**
+ * The API gateway on a real socket for integration tests: `gatewayApp` (what `pylon gateway`
+ * runs) on `127.0.0.1:0`, with a fresh migrated PostgreSQL database (`TestDatabase`), the real
+ * Redis (`REDIS_URL`) for the room bus and for a rate limiter whose keys carry a prefix unique to
+ * this harness (so test files and repeated runs never share budgets), and the room service
+ * answering in process on the same database (as in `pylon dev`).
+ *
+ * Settings the gateway reads from the environment (`JWT_*`, `RATE_LIMIT_*`, `TRUSTED_PROXIES`)
+ * are given to it through a `ConfigProvider` holding only the harness's values, so the real
+ * config-reading code runs and the developer's environment cannot leak into the tests.
+ */
+import { randomBytes } from "node:crypto"
+import { ConfigProvider, Context, Effect, Layer, References } from "effect"
+import { ChatRpcs } from "@pylon/contracts/ChatRpcs"
+import { RoomRpcs } from "@pylon/contracts/RoomRpcs"
+import { boundPort } from "@pylon/platform/HttpServerLive"
+import { inProcessClientLayer } from "@pylon/platform/InternalRpc"
+import type { RateLimitBucket } from "@pylon/platform/RateLimiter"
+import { RedisClient } from "@pylon/platform/Redis"
+import * as RedisRateLimiter from "@pylon/platform/RedisRateLimiter"
+import * as RedisRoomBus from "@pylon/platform/RedisRoomBus"
+import { ServerConfig } from "@pylon/platform/ServerConfig"
+import { ChatClient, RoomsClient } from "../../src/clients/ServiceClients.ts"
+import { gatewayApp } from "../../src/GatewayLive.ts"
+import { TestDatabase } from "../../../platform/test/support/TestDatabase.ts"
+import { ChatHandlersLive, ChatServiceLive } from "../../../chat-service/src/index.ts"
+import { RoomHandlersLive, RoomServiceLive } from "../../../room-service/src/index.ts"
+
+export interface GatewayOptions {
+  /** Per-minute budgets; buckets not named get 1000 so ordinary tests never hit them. */
+  readonly rateLimits?: Partial<Record<RateLimitBucket, number>>
+  /** `TRUSTED_PROXIES` (default none). */
+  readonly trustedProxies?: string
+}
+
+export interface GatewayInfo {
+  /** `http://127.0.0.1:<bound port>` */
+  readonly baseUrl: string
+  /** The `JWT_SECRET` this gateway signs with (random per harness). */
+  readonly jwtSecret: string
+  /** The Redis key prefix of this gateway's rate limiter. */
+  readonly keyPrefix: string
+}
+
+export class Gateway extends Context.Service<Gateway, GatewayInfo>()("pylon/gateway/test/Gateway") {}
+
+const GENEROUS_BUDGET = 1000
+
+const redisReady = {
+  name: "redis",
+  check: Effect.gen(function*() {
+    const redis = yield* RedisClient
+    yield* redis.use("ping", (client) => client.ping())
+  })
+}
+
+/** The room service answering the gateway in process, on the test database. */
+const roomsInProcess = inProcessClientLayer(RoomsClient, RoomRpcs).pipe(
+  Layer.provide(RoomHandlersLive),
+  Layer.provide(RoomServiceLive)
+)
+
+/** The chat service answering the gateway in process, on the test database. */
+const chatInProcess = inProcessClientLayer(ChatClient, ChatRpcs).pipe(
+  Layer.provide(ChatHandlersLive),
+  Layer.provide(ChatServiceLive)
+)
+
+/** The running gateway plus `SqlClient`/`PgClient` of its database and its `RedisClient`. */
+export const gatewayLayer = (options: GatewayOptions = {}) => {
+  const jwtSecret = randomBytes(32).toString("base64url")
+  const keyPrefix = `pylon:rl:test-gw-${randomBytes(6).toString("hex")}:`
+  const limits = options.rateLimits ?? {}
+  const budget = (bucket: RateLimitBucket) => String(limits[bucket] ?? GENEROUS_BUDGET)
+  const settings = ConfigProvider.fromUnknown({
+    JWT_SECRET: jwtSecret,
+    RATE_LIMIT_WINDOW_SECONDS: "60",
+    RATE_LIMIT_REGISTER: budget("register"),
+    RATE_LIMIT_LOGIN: budget("login"),
+    RATE_LIMIT_REFRESH: budget("refresh"),
+    RATE_LIMIT_CREATE_ROOM: budget("createRoom"),
+    RATE_LIMIT_JOIN: budget("join"),
+    RATE_LIMIT_HISTORY: budget("history"),
+    RATE_LIMIT_WS_MESSAGES: budget("wsMessages"),
+    RATE_LIMIT_WS_TYPING: budget("wsTyping"),
+    TRUSTED_PROXIES: options.trustedProxies ?? ""
+  })
+
+  const info = Layer.effect(
+    Gateway,
+    Effect.map(boundPort, (port) => Gateway.of({ baseUrl: `http://127.0.0.1:${port}`, jwtSecret, keyPrefix }))
+  )
+
+  return info.pipe(
+    Layer.provide(gatewayApp([redisReady]).pipe(Layer.provide(ConfigProvider.layer(settings)))),
+    Layer.provide([
+      RedisRateLimiter.layerWith({ keyPrefix, onUnavailable: "fail" }),
+      RedisRoomBus.layer,
+      ServerConfig.make({ port: 0, host: "127.0.0.1", env: "test", corsOrigins: [] })
+    ]),
+    Layer.provide([roomsInProcess, chatInProcess]),
+    Layer.provideMerge(RedisClient.layer),
+    Layer.provideMerge(TestDatabase),
+    // Request and migration logs would drown the test output; warnings and errors still show.
+    Layer.provide(Layer.succeed(References.MinimumLogLevel, "Warn"))
+  )
+}

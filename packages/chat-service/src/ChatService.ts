@@ -1,0 +1,96 @@
+/**
+ * The chat domain (API.md §5, ARCHITECTURE.md "Request paths"): sending a message durably and
+ * idempotently, history pages for members (newest first by `before_id`, or catch-up after a
+ * `seq`), and the bounded-page replay behind `StreamMessages`. Storage is the
+ * `MessageRepository` port; this layer owns the access rules and the cursor semantics.
+ */
+import { Context, Effect, Layer, Option, Stream } from "effect"
+import type { GetMessagesPayload, SendMessageResult } from "@pylon/contracts/ChatRpcs"
+import { MessageNotFound } from "@pylon/contracts/Errors"
+import type { NotRoomMember, RoomNotFound, Unavailable } from "@pylon/contracts/Errors"
+import { MessageId } from "@pylon/contracts/Ids"
+import type { ClientMsgId, RoomId, UserId } from "@pylon/contracts/Ids"
+import type { Message, MessagesResponse, MsgType } from "@pylon/contracts/Messages"
+import { newId } from "@pylon/platform/IdGenerator"
+import { MessageRepository } from "./MessageRepository.ts"
+
+/** `StreamMessages` replays history in pages of this many messages. */
+export const STREAM_PAGE_SIZE = 100
+
+export interface SendMessageInput {
+  readonly user_id: UserId
+  readonly room_id: RoomId
+  readonly content: string
+  readonly msg_type: MsgType
+  readonly client_msg_id: ClientMsgId | null
+}
+
+export interface StreamMessagesInput {
+  readonly user_id: UserId
+  readonly room_id: RoomId
+  readonly after_seq: number
+}
+
+type RoomAccessError = RoomNotFound | NotRoomMember | Unavailable
+
+export class ChatService extends Context.Service<ChatService, {
+  /** Stores the message (or returns the original for a repeated `client_msg_id`). */
+  readonly send: (input: SendMessageInput) => Effect.Effect<SendMessageResult, RoomAccessError>
+  /** A history page for a member; an unknown (or foreign) `before_id` is `MessageNotFound`. */
+  readonly getMessages: (
+    payload: GetMessagesPayload
+  ) => Effect.Effect<MessagesResponse, RoomAccessError | MessageNotFound>
+  /** Every message with `seq > after_seq`, oldest first, read in bounded pages; then ends. */
+  readonly streamMessages: (input: StreamMessagesInput) => Stream.Stream<Message, RoomAccessError>
+}>()("pylon/chat/ChatService") {
+  static readonly layer = Layer.effect(
+    ChatService,
+    Effect.gen(function*() {
+      const repository = yield* MessageRepository
+
+      const send = Effect.fn("ChatService.send")(function*(input: SendMessageInput) {
+        const id = MessageId.make(yield* newId)
+        return yield* repository.send({
+          id,
+          room_id: input.room_id,
+          sender_id: input.user_id,
+          content: input.content,
+          msg_type: input.msg_type,
+          client_msg_id: input.client_msg_id
+        })
+      })
+
+      const getMessages = Effect.fn("ChatService.getMessages")(function*(payload: GetMessagesPayload) {
+        yield* repository.requireMember(payload.room_id, payload.user_id)
+        if (payload.after_seq !== undefined) {
+          return yield* repository.oldestAfter(payload.room_id, payload.after_seq, payload.limit)
+        }
+        let beforeSeq: number | undefined
+        if (payload.before_id !== undefined) {
+          const seq = yield* repository.seqOf(payload.room_id, payload.before_id)
+          if (Option.isNone(seq)) return yield* new MessageNotFound({ message_id: payload.before_id })
+          beforeSeq = seq.value
+        }
+        return yield* repository.newestBefore(payload.room_id, beforeSeq, payload.limit)
+      })
+
+      const streamMessages = (input: StreamMessagesInput): Stream.Stream<Message, RoomAccessError> =>
+        Stream.unwrap(
+          repository.requireMember(input.room_id, input.user_id).pipe(
+            Effect.as(
+              Stream.paginate(input.after_seq, (afterSeq: number) =>
+                repository.oldestAfter(input.room_id, afterSeq, STREAM_PAGE_SIZE).pipe(
+                  Effect.map((page) => {
+                    const last = page.messages.at(-1)
+                    const next = page.has_more && last !== undefined ? Option.some(last.seq) : Option.none<number>()
+                    return [page.messages, next] as const
+                  })
+                ))
+            )
+          )
+        ).pipe(Stream.withSpan("ChatService.streamMessages"))
+
+      return ChatService.of({ send, getMessages, streamMessages })
+    })
+  )
+}

@@ -1,0 +1,40 @@
+/**
+ * The chat service's Layer graph. `ChatServiceLive` is the domain on PostgreSQL (needs a
+ * `SqlClient`); `chatServiceApp` serves its RPC group at `/rpc` next to `/health`, `/ready`
+ * and `/metrics` (needs `SqlClient` and `ServerConfig`). Embedded mode skips the server and
+ * answers `ChatClient` in-process from `ChatHandlersLive` + `ChatServiceLive`.
+ */
+import { Effect, Layer } from "effect"
+import { SqlClient } from "effect/sql/SqlClient"
+import { ChatRpcs } from "@pylon/contracts/ChatRpcs"
+import { Draining } from "@pylon/platform/Draining"
+import { healthRoutes, serve } from "@pylon/platform/HttpServerLive"
+import { rpcRoutes } from "@pylon/platform/InternalRpc"
+import { ChatHandlersLive } from "./ChatHandlers.ts"
+import { ChatService } from "./ChatService.ts"
+import { PgMessageRepository } from "./PgMessageRepository.ts"
+
+export const SERVICE_NAME = "chat-service"
+
+export const ChatServiceLive = ChatService.layer.pipe(Layer.provide(PgMessageRepository))
+
+const databaseReady = {
+  name: "postgres",
+  check: Effect.gen(function*() {
+    const sql = yield* SqlClient
+    yield* sql`SELECT 1`
+  })
+}
+
+const routes = Layer.mergeAll(rpcRoutes(ChatRpcs), healthRoutes(SERVICE_NAME, [databaseReady])).pipe(
+  Layer.provide(ChatHandlersLive),
+  Layer.provide(ChatServiceLive)
+)
+
+export const chatServiceApp = Layer.mergeAll(
+  serve(routes)
+  // ── Outbox relay ────────────────────────────────────────────────────────────────────────
+  // The relay from `./outbox/` (outbox rows → Kafka `message-events`) is merged here, e.g.
+  //   , OutboxRelayLive
+  // with its Kafka producer provided by the caller. It shares `Draining` with the server.
+).pipe(Layer.provide(Draining.layer))

@@ -1,0 +1,55 @@
+/**
+ * The chat service's storage port: durable, per-room ordered messages. `send` is the whole
+ * durability story of ARCHITECTURE.md rule 5 (membership check, next `seq`, message row and its
+ * outbox row, all committed together or not at all); the reads serve history pages and catch-up.
+ * Adapters map their infrastructure failures to `Unavailable` (or defects) at this edge.
+ */
+import { Context } from "effect"
+import type { Effect, Option } from "effect"
+import type { SendMessageResult } from "@pylon/contracts/ChatRpcs"
+import type { NotRoomMember, RoomNotFound, Unavailable } from "@pylon/contracts/Errors"
+import type { ClientMsgId, MessageId, RoomId, UserId } from "@pylon/contracts/Ids"
+import type { Message, MsgType } from "@pylon/contracts/Messages"
+
+/** A message to store. `id` is used only if the send is new (not a `client_msg_id` retry). */
+export interface NewMessage {
+  readonly id: MessageId
+  readonly room_id: RoomId
+  readonly sender_id: UserId
+  /** Already trimmed and 1–10,000 characters (the contract schema's job; the DB re-checks). */
+  readonly content: string
+  readonly msg_type: MsgType
+  readonly client_msg_id: ClientMsgId | null
+}
+
+/** One page of history in the order it is returned, and whether more lies beyond it. */
+export interface MessagePage {
+  readonly messages: ReadonlyArray<Message>
+  readonly has_more: boolean
+}
+
+export class MessageRepository extends Context.Service<MessageRepository, {
+  /**
+   * Stores `message` with the room's next `seq` and its `message_created` outbox row in one
+   * transaction. A repeated `(sender_id, client_msg_id)` returns the original message with
+   * `created: false` and stores nothing (no `seq` is consumed).
+   */
+  readonly send: (
+    message: NewMessage
+  ) => Effect.Effect<SendMessageResult, RoomNotFound | NotRoomMember | Unavailable>
+  /** Succeeds when `user_id` is a member of the existing room `room_id`. */
+  readonly requireMember: (
+    room_id: RoomId,
+    user_id: UserId
+  ) => Effect.Effect<void, RoomNotFound | NotRoomMember | Unavailable>
+  /** The `seq` of message `message_id` if it exists in room `room_id`. */
+  readonly seqOf: (room_id: RoomId, message_id: MessageId) => Effect.Effect<Option.Option<number>, Unavailable>
+  /** Up to `limit` messages with `seq < before_seq` (all when absent), newest first. */
+  readonly newestBefore: (
+    room_id: RoomId,
+    before_seq: number | undefined,
+    limit: number
+  ) => Effect.Effect<MessagePage, Unavailable>
+  /** Up to `limit` messages with `seq > after_seq`, oldest first. */
+  readonly oldestAfter: (room_id: RoomId, after_seq: number, limit: number) => Effect.Effect<MessagePage, Unavailable>
+}>()("pylon/chat/MessageRepository") {}

@@ -1,0 +1,206 @@
+/**
+ * `MessageRepository` on PostgreSQL (migrations 0003–0005).
+ *
+ * `send` is one transaction: an earlier send with the same `(sender_id, client_msg_id)` is
+ * returned as is; otherwise the room and membership are checked, the room row is bumped
+ * (`UPDATE rooms … RETURNING last_seq`, whose row lock serialises concurrent senders of a room
+ * and hands out gap-free seqs), the message and its outbox row are inserted, and it commits.
+ * Any failure rolls everything back, so a refused or failed send consumes no `seq`.
+ *
+ * History reads are keyset queries on the unique index `(room_id, seq)`, never OFFSET.
+ */
+import { Data, DateTime, Effect, Layer, Option, Schema } from "effect"
+import { HttpTraceContext } from "effect/http"
+import { SqlClient } from "effect/sql/SqlClient"
+import type { SqlError } from "effect/sql/SqlError"
+import type { SendMessageResult } from "@pylon/contracts/ChatRpcs"
+import { NotRoomMember, RoomNotFound } from "@pylon/contracts/Errors"
+import { encodeMessageCreatedEvent, MESSAGE_EVENTS_TOPIC, messageCreatedEventOf } from "@pylon/contracts/Events"
+import { ClientMsgId, EventId, MessageId, RoomId, UserId } from "@pylon/contracts/Ids"
+import { Message, MsgType } from "@pylon/contracts/Messages"
+import { newId } from "@pylon/platform/IdGenerator"
+import { sqlFailureToUnavailable } from "@pylon/platform/SqlFailures"
+import { MessageRepository } from "./MessageRepository.ts"
+import type { MessagePage, NewMessage } from "./MessageRepository.ts"
+
+export const MESSAGE_CREATED = "message_created"
+
+/** A message row joined with its sender, as every query below selects it. */
+const MessageRow = Schema.Struct({
+  id: MessageId,
+  room_id: RoomId,
+  seq: Schema.BigInt,
+  sender_id: UserId,
+  username: Schema.String,
+  display_name: Schema.NullOr(Schema.String),
+  avatar_url: Schema.NullOr(Schema.String),
+  content: Schema.String,
+  msg_type: MsgType,
+  client_msg_id: Schema.NullOr(ClientMsgId),
+  created_at: Schema.DateTimeUtcFromDate
+})
+type MessageRow = typeof MessageRow.Type
+
+const MESSAGE_COLUMNS = `m.id, m.room_id, m.seq, m.sender_id, u.username, u.display_name, u.avatar_url,
+  m.content, m.msg_type, m.client_msg_id, m.created_at`
+
+const RoomAccessRow = Schema.Struct({ is_member: Schema.Boolean })
+const SeqRow = Schema.Struct({ seq: Schema.BigInt })
+
+const toMessage = (row: MessageRow): Message =>
+  new Message({
+    id: row.id,
+    room_id: row.room_id,
+    seq: Number(row.seq),
+    sender: { id: row.sender_id, username: row.username, display_name: row.display_name, avatar_url: row.avatar_url },
+    content: row.content,
+    msg_type: row.msg_type,
+    client_msg_id: row.client_msg_id,
+    created_at: row.created_at
+  })
+
+/** The unique index fired (or `ON CONFLICT` skipped the row): another send with this key won. */
+class ClientMsgIdTaken extends Data.TaggedError("ClientMsgIdTaken")<{ readonly client_msg_id: ClientMsgId }> {}
+
+/** The W3C trace context (plus b3) of the current span, for the outbox row's Kafka headers. */
+const traceHeaders = Effect.map(
+  Effect.option(Effect.currentSpan),
+  Option.match({ onNone: () => ({}), onSome: (span): Record<string, string> => ({ ...HttpTraceContext.toHeaders(span) }) })
+)
+
+export const PgMessageRepository = Layer.effect(
+  MessageRepository,
+  Effect.gen(function*() {
+    const sql = yield* SqlClient
+    const columns = sql.literal(MESSAGE_COLUMNS)
+
+    // Rows come from our own schema, so a row that does not decode is a bug (a defect).
+    const decodeAll = <S extends Schema.Codec<unknown, unknown>>(schema: S) => {
+      const decode = Schema.decodeUnknownEffect(Schema.Array(schema))
+      return (effect: Effect.Effect<ReadonlyArray<unknown>, SqlError>) =>
+        effect.pipe(Effect.flatMap((rows) => Effect.orDie(decode(rows))))
+    }
+    const messageRows = decodeAll(MessageRow)
+    const accessRows = decodeAll(RoomAccessRow)
+    const seqRows = decodeAll(SeqRow)
+
+    const findByClientMsgId = (sender_id: UserId, client_msg_id: ClientMsgId) =>
+      messageRows(sql`
+        SELECT ${columns} FROM messages m JOIN users u ON u.id = m.sender_id
+        WHERE m.sender_id = ${sender_id} AND m.client_msg_id = ${client_msg_id}`).pipe(
+        Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toMessage))
+      )
+
+    const checkMember = Effect.fnUntraced(function*(room_id: RoomId, user_id: UserId) {
+      const rows = yield* accessRows(sql`
+        SELECT EXISTS (
+          SELECT 1 FROM room_members m WHERE m.room_id = r.id AND m.user_id = ${user_id}
+        ) AS is_member
+        FROM rooms r WHERE r.id = ${room_id}`)
+      const row = rows[0]
+      if (row === undefined) return yield* new RoomNotFound({ room_id })
+      if (!row.is_member) return yield* new NotRoomMember({ room_id })
+    })
+
+    const insertOutboxRow = Effect.fnUntraced(function*(message: Message) {
+      const event = messageCreatedEventOf(message, {
+        event_id: EventId.make(yield* newId),
+        timestamp: yield* DateTime.now
+      })
+      const headers = yield* traceHeaders
+      yield* sql`
+        INSERT INTO outbox (topic, aggregate_key, event_type, payload, headers)
+        VALUES (${MESSAGE_EVENTS_TOPIC}, ${message.room_id}, ${MESSAGE_CREATED},
+                ${encodeMessageCreatedEvent(event)}::jsonb, ${JSON.stringify(headers)}::jsonb)`
+    })
+
+    /** The transaction body; fails with `ClientMsgIdTaken` when a concurrent retry won. */
+    const store = Effect.fnUntraced(function*(input: NewMessage) {
+      const key = input.client_msg_id
+      if (key !== null) {
+        const existing = yield* findByClientMsgId(input.sender_id, key)
+        if (Option.isSome(existing)) return { message: existing.value, created: false }
+      }
+      yield* checkMember(input.room_id, input.sender_id)
+      const bumped = yield* seqRows(sql`
+        UPDATE rooms SET last_seq = last_seq + 1, last_message_at = now()
+        WHERE id = ${input.room_id}
+        RETURNING last_seq AS seq`)
+      const seq = bumped[0]?.seq
+      // The room was there a moment ago; only a concurrent delete can get here.
+      if (seq === undefined) return yield* new RoomNotFound({ room_id: input.room_id })
+      const inserted = yield* messageRows(sql`
+        WITH m AS (
+          INSERT INTO messages (id, room_id, seq, sender_id, client_msg_id, msg_type, content)
+          VALUES (${input.id}, ${input.room_id}, ${Number(seq)}, ${input.sender_id}, ${input.client_msg_id},
+                  ${input.msg_type}, ${input.content})
+          ON CONFLICT (sender_id, client_msg_id) WHERE client_msg_id IS NOT NULL DO NOTHING
+          RETURNING *
+        )
+        SELECT ${columns} FROM m JOIN users u ON u.id = m.sender_id`)
+      const row = inserted[0]
+      if (row === undefined) {
+        // Only the idempotency index can skip the insert, and only for a non-null key.
+        if (key === null) return yield* Effect.die(new Error("INSERT INTO messages skipped a row without client_msg_id"))
+        return yield* new ClientMsgIdTaken({ client_msg_id: key })
+      }
+      const message = toMessage(row)
+      yield* insertOutboxRow(message)
+      return { message, created: true }
+    })
+
+    const send = Effect.fn("MessageRepository.send")(function*(input: NewMessage) {
+      return yield* sql.withTransaction(store(input)).pipe(
+        // A concurrent send with the same key committed first: our transaction (and the seq it
+        // took) is rolled back, and the caller gets the winner, exactly as for a later retry.
+        Effect.catchTag("ClientMsgIdTaken", ({ client_msg_id }) =>
+          findByClientMsgId(input.sender_id, client_msg_id).pipe(
+            Effect.flatMap(Option.match({
+              onNone: () => Effect.die(new Error("client_msg_id conflict, but no message holds it")),
+              onSome: (message): Effect.Effect<SendMessageResult> => Effect.succeed({ message, created: false })
+            }))
+          )),
+        sqlFailureToUnavailable
+      )
+    })
+
+    const page = (rows: ReadonlyArray<MessageRow>, limit: number): MessagePage => ({
+      messages: rows.slice(0, limit).map(toMessage),
+      has_more: rows.length > limit
+    })
+
+    return MessageRepository.of({
+      send,
+      requireMember: Effect.fn("MessageRepository.requireMember")(function*(room_id: RoomId, user_id: UserId) {
+        return yield* checkMember(room_id, user_id).pipe(sqlFailureToUnavailable)
+      }),
+      seqOf: Effect.fn("MessageRepository.seqOf")(function*(room_id: RoomId, message_id: MessageId) {
+        const rows = yield* seqRows(sql`SELECT seq FROM messages WHERE id = ${message_id} AND room_id = ${room_id}`)
+          .pipe(sqlFailureToUnavailable)
+        return Option.map(Option.fromNullishOr(rows[0]), (row) => Number(row.seq))
+      }),
+      newestBefore: Effect.fn("MessageRepository.newestBefore")(
+        function*(room_id: RoomId, before_seq: number | undefined, limit: number) {
+          // One row beyond the page says whether there is more.
+          const rows = yield* messageRows(sql`
+            SELECT ${columns} FROM messages m JOIN users u ON u.id = m.sender_id
+            WHERE m.room_id = ${room_id}
+              ${before_seq === undefined ? sql`` : sql`AND m.seq < ${before_seq}`}
+            ORDER BY m.seq DESC
+            LIMIT ${limit + 1}`).pipe(sqlFailureToUnavailable)
+          return page(rows, limit)
+        }
+      ),
+      oldestAfter: Effect.fn("MessageRepository.oldestAfter")(
+        function*(room_id: RoomId, after_seq: number, limit: number) {
+          const rows = yield* messageRows(sql`
+            SELECT ${columns} FROM messages m JOIN users u ON u.id = m.sender_id
+            WHERE m.room_id = ${room_id} AND m.seq > ${after_seq}
+            ORDER BY m.seq ASC
+            LIMIT ${limit + 1}`).pipe(sqlFailureToUnavailable)
+          return page(rows, limit)
+        }
+      )
+    })
+  })
+)

@@ -1,0 +1,53 @@
+/**
+ * `EventPublisher` on Kafka: the shared idempotent kafkajs producer (`KafkaProducer`) sends each
+ * batch as one `sendBatch` with `acks: -1`, so a success means every in-sync replica has the
+ * records. The producer is idempotent with one request in flight, so kafkajs' own retries
+ * neither duplicate nor reorder records within a partition; the key (room id) picks the
+ * partition, which gives per-key order. Headers are passed through as given.
+ */
+import { Effect, Layer, Predicate } from "effect"
+import type { Producer, TopicMessages } from "kafkajs"
+import { EventPublisher, EventPublishError } from "./EventPublisher.ts"
+import type { EventRecord } from "./EventPublisher.ts"
+import { KafkaProducer } from "./Kafka.ts"
+
+/** Groups the batch by topic, keeping the given order inside each topic. */
+const topicMessagesOf = (records: ReadonlyArray<EventRecord>): Array<TopicMessages> => {
+  const byTopic = new Map<string, TopicMessages>()
+  for (const record of records) {
+    let entry = byTopic.get(record.topic)
+    if (entry === undefined) {
+      entry = { topic: record.topic, messages: [] }
+      byTopic.set(record.topic, entry)
+    }
+    entry.messages.push({ key: record.key, value: record.value, headers: { ...record.headers } })
+  }
+  return [...byTopic.values()]
+}
+
+const describe = (cause: unknown): string =>
+  Predicate.hasProperty(cause, "message") && Predicate.isString(cause.message) ? cause.message : String(cause)
+
+/** The publisher over an already connected producer. */
+export const make = (producer: Producer): EventPublisher["Service"] =>
+  EventPublisher.of({
+    publish: Effect.fn("KafkaEventPublisher.publish")(function*(records: ReadonlyArray<EventRecord>) {
+      if (records.length === 0) return
+      const topicMessages = topicMessagesOf(records)
+      yield* Effect.annotateCurrentSpan({
+        "messaging.system": "kafka",
+        "messaging.batch.message_count": records.length,
+        "messaging.destination.name": topicMessages.map((t) => t.topic).join(",")
+      })
+      yield* Effect.tryPromise({
+        try: () => producer.sendBatch({ acks: -1, topicMessages }),
+        catch: (cause) => new EventPublishError({ message: `Kafka send failed: ${describe(cause)}`, cause })
+      })
+    })
+  })
+
+/** `EventPublisher` on the connected `KafkaProducer` of the surrounding layer. */
+export const layer: Layer.Layer<EventPublisher, never, KafkaProducer> = Layer.effect(
+  EventPublisher,
+  KafkaProducer.useSync(make)
+)

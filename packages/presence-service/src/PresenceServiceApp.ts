@@ -1,0 +1,58 @@
+/**
+ * The presence service's Layer graph. `PresenceServiceLive` is the domain on its ports (any
+ * `PresenceStore` and `RoomBus`, plus a `SqlClient` for membership); `PresenceLive` adds the RPC
+ * handlers and the lease sweeper (embedded mode serves them through `inProcessClientLayer`);
+ * `presenceServiceApp` is the process: Redis adapters, `PresenceRpcs` at `/rpc`, `/health`,
+ * `/ready` (PostgreSQL and Redis) and `/metrics` on the configured port.
+ */
+import { Effect, Layer } from "effect"
+import { SqlClient } from "effect/sql/SqlClient"
+import { PresenceRpcs } from "@pylon/contracts/PresenceRpcs"
+import { healthRoutes, serve } from "@pylon/platform/HttpServerLive"
+import type { ReadinessCheck } from "@pylon/platform/HttpServerLive"
+import { rpcRoutes } from "@pylon/platform/InternalRpc"
+import { RedisClient } from "@pylon/platform/Redis"
+import * as RedisRoomBus from "@pylon/platform/RedisRoomBus"
+import { PresenceConfig } from "./PresenceConfig.ts"
+import { PresenceHandlersLive } from "./PresenceHandlers.ts"
+import { PresenceService } from "./PresenceService.ts"
+import { PresenceSweeperLive } from "./PresenceSweeper.ts"
+import * as RedisPresenceStore from "./RedisPresenceStore.ts"
+import { RoomMembership } from "./RoomMembership.ts"
+
+export const SERVICE_NAME = "presence-service"
+
+/** `PresenceService` (and its `PresenceConfig`, read from the environment); needs `PresenceStore`, `RoomBus`, `SqlClient`. */
+export const PresenceServiceLive = PresenceService.layer.pipe(
+  Layer.provide(RoomMembership.layer),
+  Layer.provideMerge(PresenceConfig.layer)
+)
+
+/** RPC handlers and the sweeper on top of `PresenceServiceLive`; also outputs `PresenceService`. */
+export const PresenceLive = Layer.mergeAll(PresenceHandlersLive, PresenceSweeperLive).pipe(
+  Layer.provideMerge(PresenceServiceLive)
+)
+
+const databaseReady: ReadinessCheck<SqlClient> = {
+  name: "postgres",
+  check: Effect.gen(function*() {
+    const sql = yield* SqlClient
+    yield* sql`SELECT 1`
+  })
+}
+
+const redisReady: ReadinessCheck<RedisClient> = {
+  name: "redis",
+  check: Effect.gen(function*() {
+    const redis = yield* RedisClient
+    yield* redis.use("ping", (client) => client.ping())
+  })
+}
+
+/** The presence-service process; needs `ServerConfig`, `Draining`, a `SqlClient` and a `RedisClient`. */
+export const presenceServiceApp = serve(
+  Layer.mergeAll(rpcRoutes(PresenceRpcs), healthRoutes<SqlClient | RedisClient>(SERVICE_NAME, [databaseReady, redisReady]))
+).pipe(
+  Layer.provide(PresenceLive),
+  Layer.provide([RedisPresenceStore.layer, RedisRoomBus.layer])
+)

@@ -1,0 +1,10 @@
+/** The presence service: connection leases, typing marks and presence changes (API.md §6). */
+export * from "./PresenceConfig.ts"
+export * from "./PresenceHandlers.ts"
+export * from "./PresenceService.ts"
+export * from "./PresenceServiceApp.ts"
+export * from "./PresenceStore.ts"
+export * from "./PresenceSweeper.ts"
+export * from "./RoomMembership.ts"
+export * as MemoryPresenceStore from "./MemoryPresenceStore.ts"
+export * as RedisPresenceStore from "./RedisPresenceStore.ts"

@@ -1,0 +1,99 @@
+/**
+ * Runs one Pylon service as a child process (`node packages/pylon/src/main.ts <service>`), streams
+ * its output with a `[name]` prefix, waits until its `/ready` answers, and on release sends
+ * SIGTERM (SIGKILL after a grace period). Used by `npm run dev:stack` and the topology tests.
+ */
+import { spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
+import * as NodePath from "node:path"
+import { createInterface } from "node:readline"
+import { Effect, Schema } from "effect"
+
+export const MAIN = NodePath.resolve(import.meta.dirname, "main.ts")
+
+export class ServiceStartError extends Schema.TaggedError<ServiceStartError>()("ServiceStartError", {
+  service: Schema.String,
+  message: Schema.String
+}) {}
+
+export interface ServiceSpec {
+  /** Log prefix, e.g. "gateway-1". */
+  readonly name: string
+  /** `pylon` sub-command: gateway | room | chat | presence | notification. */
+  readonly command: string
+  readonly port: number
+  readonly env: Readonly<Record<string, string>>
+}
+
+export interface RunningService {
+  readonly spec: ServiceSpec
+  readonly child: ChildProcess
+  readonly baseUrl: string
+  /** Stops the process now (SIGTERM, then SIGKILL); used by tests that kill a node. */
+  readonly stop: (signal?: NodeJS.Signals) => Effect.Effect<void>
+}
+
+const pipeWithPrefix = (name: string, stream: NodeJS.ReadableStream | null, out: NodeJS.WritableStream) => {
+  if (stream === null) return
+  createInterface({ input: stream }).on("line", (line) => out.write(`[${name}] ${line}\n`))
+}
+
+const exited = (child: ChildProcess) =>
+  Effect.callback<void>((resume) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.void)
+    const done = () => resume(Effect.void)
+    child.once("exit", done)
+    return Effect.sync(() => child.off("exit", done))
+  })
+
+const stopChild = (child: ChildProcess, signal: NodeJS.Signals = "SIGTERM") =>
+  Effect.gen(function*() {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    child.kill(signal)
+    const graceful = yield* exited(child).pipe(Effect.timeoutOption("15 seconds"))
+    if (graceful._tag === "None") {
+      child.kill("SIGKILL")
+      yield* exited(child)
+    }
+  })
+
+const waitReady = (spec: ServiceSpec, baseUrl: string, child: ChildProcess, timeoutMs: number) =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + timeoutMs
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) {
+        return yield* new ServiceStartError({ service: spec.name, message: `exited with code ${child.exitCode}` })
+      }
+      const ok = yield* Effect.promise(() =>
+        fetch(`${baseUrl}/ready`).then((response) => response.ok, () => false)
+      )
+      if (ok) return
+      yield* Effect.sleep("150 millis")
+    }
+    return yield* new ServiceStartError({ service: spec.name, message: `not ready after ${timeoutMs} ms` })
+  })
+
+/** Starts the service within the current scope; it is stopped when the scope closes. */
+export const startService = (spec: ServiceSpec, options?: { readonly quiet?: boolean; readonly readyTimeoutMs?: number }) =>
+  Effect.gen(function*() {
+    const child = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        spawn(process.execPath, [MAIN, spec.command], {
+          env: { ...process.env, ...spec.env, APP_PORT: String(spec.port) },
+          stdio: ["ignore", "pipe", "pipe"]
+        })
+      ),
+      (child) => stopChild(child)
+    )
+    if (options?.quiet === true) {
+      child.stdout?.resume()
+      child.stderr?.resume()
+    } else {
+      pipeWithPrefix(spec.name, child.stdout, process.stdout)
+      pipeWithPrefix(spec.name, child.stderr, process.stderr)
+    }
+    const baseUrl = `http://127.0.0.1:${spec.port}`
+    yield* waitReady(spec, baseUrl, child, options?.readyTimeoutMs ?? 30_000)
+    const running: RunningService = { spec, child, baseUrl, stop: (signal) => stopChild(child, signal) }
+    return running
+  })

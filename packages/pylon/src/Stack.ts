@@ -1,0 +1,55 @@
+/**
+ * `npm run dev:stack`: the microservice topology on the real infrastructure — migrations, then
+ * room, chat and presence services and two API gateways (8080 and 8081), each its own process
+ * with a log prefix. Interrupting (Ctrl-C / SIGTERM) stops every process it started.
+ */
+import { Config, Effect } from "effect"
+import { DatabaseLive } from "@pylon/platform/Database"
+import { runMigrations } from "@pylon/platform/Migrations"
+import { startService } from "./ServiceProcess.ts"
+import type { ServiceSpec } from "./ServiceProcess.ts"
+
+export interface StackPorts {
+  readonly chat: number
+  readonly presence: number
+  readonly room: number
+  readonly gateways: ReadonlyArray<number>
+}
+
+export const DEFAULT_PORTS: StackPorts = { chat: 9001, presence: 9002, room: 9003, gateways: [8080, 8081] }
+
+export const serviceUrls = (ports: StackPorts): Record<string, string> => ({
+  CHAT_SERVICE_URL: `http://127.0.0.1:${ports.chat}`,
+  PRESENCE_SERVICE_URL: `http://127.0.0.1:${ports.presence}`,
+  ROOM_SERVICE_URL: `http://127.0.0.1:${ports.room}`
+})
+
+/** Starts the services, then the gateways; everything stops when the surrounding scope closes. */
+export const startStack = (ports: StackPorts, env: Readonly<Record<string, string>>, options?: { readonly quiet?: boolean }) =>
+  Effect.gen(function*() {
+    const shared = { ...env, ...serviceUrls(ports) }
+    const backends: ReadonlyArray<ServiceSpec> = [
+      { name: "room", command: "room", port: ports.room, env: shared },
+      { name: "chat", command: "chat", port: ports.chat, env: shared },
+      { name: "presence", command: "presence", port: ports.presence, env: shared }
+    ]
+    const services = yield* Effect.forEach(backends, (spec) => startService(spec, options), { concurrency: "unbounded" })
+    const gateways = yield* Effect.forEach(
+      ports.gateways,
+      (port, i) => startService({ name: `gateway-${i + 1}`, command: "gateway", port, env: shared }, options),
+      { concurrency: "unbounded" }
+    )
+    return { services, gateways }
+  })
+
+export const devStack = Effect.gen(function*() {
+  const applied = yield* runMigrations().pipe(Effect.provide(DatabaseLive))
+  yield* Effect.logInfo(`migrations applied: ${applied.length}`)
+  const env: Record<string, string> = {}
+  for (const key of ["DATABASE_URL", "REDIS_URL", "KAFKA_BROKERS"] as const) {
+    env[key] = yield* Config.String(key)
+  }
+  const { gateways } = yield* startStack(DEFAULT_PORTS, env)
+  yield* Effect.logInfo(`Pylon stack is up: gateways on ${gateways.map((g) => g.baseUrl).join(" and ")} (Ctrl-C stops it)`)
+  return yield* Effect.never
+}).pipe(Effect.scoped)

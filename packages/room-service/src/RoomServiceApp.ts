@@ -1,0 +1,32 @@
+/**
+ * The room service's Layer graph: the domain on its PostgreSQL repository (`RoomServiceLive`)
+ * and the process that serves it (`roomServiceApp`: `RoomRpcs` at `/rpc` plus `/health`,
+ * `/ready`, `/metrics` on the configured port).
+ */
+import { Effect, Layer } from "effect"
+import { SqlClient } from "effect/sql/SqlClient"
+import { RoomRpcs } from "@pylon/contracts/RoomRpcs"
+import { healthRoutes, serve } from "@pylon/platform/HttpServerLive"
+import { rpcRoutes } from "@pylon/platform/InternalRpc"
+import { PgRoomRepository } from "./PgRoomRepository.ts"
+import { RoomHandlersLive } from "./RoomHandlers.ts"
+import { RoomService } from "./RoomService.ts"
+
+export const SERVICE_NAME = "room-service"
+
+/** `RoomService` on PostgreSQL; needs a `SqlClient`. */
+export const RoomServiceLive = RoomService.layer.pipe(Layer.provide(PgRoomRepository))
+
+const databaseReady = {
+  name: "postgres",
+  check: Effect.gen(function*() {
+    const sql = yield* SqlClient
+    yield* sql`SELECT 1`
+  })
+}
+
+/** The room-service process; needs `ServerConfig`, `Draining` and a `SqlClient`. */
+export const roomServiceApp = serve(Layer.mergeAll(rpcRoutes(RoomRpcs), healthRoutes(SERVICE_NAME, [databaseReady]))).pipe(
+  Layer.provide(RoomHandlersLive),
+  Layer.provide(RoomServiceLive)
+)
