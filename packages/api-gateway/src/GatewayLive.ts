@@ -18,6 +18,8 @@ import { AuthRoutes } from "./http/AuthHttp.ts"
 import { MessagesRoutes } from "./http/MessagesHttp.ts"
 import { TrustedProxySettings } from "./http/RateLimitGuard.ts"
 import { RoomsRoutes } from "./http/RoomsHttp.ts"
+import { MembershipEventsLive } from "./ws/MembershipEventsLive.ts"
+import { PresenceFanoutLive, PresenceLeases } from "./ws/PresenceFanout.ts"
 import { RoomFanout } from "./ws/RoomFanout.ts"
 import { WsEndpointLive } from "./ws/WsEndpoint.ts"
 import { WsSettings } from "./ws/WsSettings.ts"
@@ -30,7 +32,8 @@ export const AuthLive = AuthService.layer.pipe(
 )
 
 /** `GET /ws`: the WebSocket endpoint with this node's room fan-out (needs RoomBus + service clients). */
-export const WebSocketLive = WsEndpointLive.pipe(
+export const WebSocketLive = Layer.mergeAll(WsEndpointLive, MembershipEventsLive, PresenceFanoutLive).pipe(
+  Layer.provide(PresenceLeases.layer),
   Layer.provide(RoomFanout.layer),
   Layer.provide(WsSettings.layer)
 )

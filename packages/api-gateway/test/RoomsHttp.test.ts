@@ -1,7 +1,7 @@
 /**
  * API.md §4 over real HTTP: `gatewayApp` on a real socket with the room service answering
  * `RoomsClient` in process (handlers, domain and repository on a fresh PostgreSQL database),
- * the real Redis for rate limits, and a recording `MembershipEvents` to see the leave hook.
+ * the real Redis for rate limits, and a recording room bus to see the leave hook's `kick`.
  *
  * The shared support/GatewayHarness.ts does not provide the service clients yet, so this file
  * builds its own gateway with the same settings and reuses the harness's `Gateway` tag and the
@@ -11,11 +11,12 @@ import { randomBytes, randomUUID } from "node:crypto"
 import { describe, expect, layer } from "@effect/vitest"
 import { ConfigProvider, Context, Effect, Layer, References } from "effect"
 import { ChatRpcs } from "@pylon/contracts/ChatRpcs"
-import type { RoomId, UserId } from "@pylon/contracts/Ids"
+import { RoomId, UserId } from "@pylon/contracts/Ids"
 import { RoomRpcs } from "@pylon/contracts/RoomRpcs"
 import { boundPort } from "@pylon/platform/HttpServerLive"
 import { inProcessClientLayer, rpcClientLayer } from "@pylon/platform/InternalRpc"
 import * as MemoryRoomBus from "@pylon/platform/MemoryRoomBus"
+import { RoomBus } from "@pylon/platform/RoomBus"
 import { RedisClient } from "@pylon/platform/Redis"
 import * as RedisRateLimiter from "@pylon/platform/RedisRateLimiter"
 import { ServerConfig } from "@pylon/platform/ServerConfig"
@@ -24,7 +25,8 @@ import { TestDatabase } from "../../platform/test/support/TestDatabase.ts"
 import { RoomHandlersLive, RoomServiceLive } from "../../room-service/src/index.ts"
 import { ChatClient, RoomsClient } from "../src/clients/ServiceClients.ts"
 import { gatewayApp } from "../src/GatewayLive.ts"
-import { MembershipEvents } from "../src/http/RoomsHttp.ts"
+import { decodeEnvelope } from "../src/ws/BusEnvelope.ts"
+import { presenceInProcess } from "./support/ServiceClientsInProcess.ts"
 import { Gateway } from "./support/GatewayHarness.ts"
 import type { HttpResult } from "./support/Http.ts"
 import { expectError, expectOk, get, http, newUser, post, RFC3339_MS_UTC } from "./support/Http.ts"
@@ -74,8 +76,19 @@ const roomsGateway = <E, R>(rooms: Layer.Layer<RoomsClient, E, R>) => {
   const keyPrefix = `pylon:rl:test-rooms-${randomBytes(6).toString("hex")}:`
   const jwtSecret = randomBytes(32).toString("base64url")
   const left: Array<{ readonly userId: UserId; readonly roomId: RoomId }> = []
-  const recordingEvents = Layer.succeed(MembershipEvents, {
-    left: (userId, roomId) => Effect.sync(() => void left.push({ userId, roomId }))
+  // The real leave hook publishes a `kick` on the room channel; record those publishes.
+  const recordingBus = Layer.sync(RoomBus, () => {
+    const inner = MemoryRoomBus.make(MemoryRoomBus.makeBroker())
+    return {
+      ...inner,
+      publish: (channel: string, payload: string) => {
+        const envelope = decodeEnvelope(payload)
+        if (envelope?.kind === "kick" && channel.startsWith("pylon:room:")) {
+          left.push({ userId: UserId.make(envelope.userId), roomId: RoomId.make(channel.slice("pylon:room:".length)) })
+        }
+        return inner.publish(channel, payload)
+      }
+    }
   })
   const info = Layer.effect(
     Gateway,
@@ -89,13 +102,13 @@ const roomsGateway = <E, R>(rooms: Layer.Layer<RoomsClient, E, R>) => {
     Layer.provide(gatewayApp().pipe(Layer.provide(ConfigProvider.layer(settings(jwtSecret))))),
     Layer.provide(Layer.succeed(References.MinimumLogLevel, "Warn")),
     Layer.provide([
-      recordingEvents,
       rooms,
       chat,
-      MemoryRoomBus.layer,
+      presenceInProcess,
       RedisRateLimiter.layerWith({ keyPrefix, onUnavailable: "fail" }),
       ServerConfig.make({ port: 0, host: "127.0.0.1", env: "test", corsOrigins: [] })
     ]),
+    Layer.provide(recordingBus),
     Layer.provideMerge(RedisClient.layer),
     Layer.provideMerge(TestDatabase)
   )

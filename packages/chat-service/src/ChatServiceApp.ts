@@ -7,6 +7,7 @@
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 import { ChatRpcs } from "@pylon/contracts/ChatRpcs"
+import { OutboxRelayLive } from "./outbox/index.ts"
 import { Draining } from "@pylon/platform/Draining"
 import { healthRoutes, serve } from "@pylon/platform/HttpServerLive"
 import { rpcRoutes } from "@pylon/platform/InternalRpc"
@@ -31,10 +32,9 @@ const routes = Layer.mergeAll(rpcRoutes(ChatRpcs), healthRoutes(SERVICE_NAME, [d
   Layer.provide(ChatServiceLive)
 )
 
-export const chatServiceApp = Layer.mergeAll(
-  serve(routes)
-  // ── Outbox relay ────────────────────────────────────────────────────────────────────────
-  // The relay from `./outbox/` (outbox rows → Kafka `message-events`) is merged here, e.g.
-  //   , OutboxRelayLive
-  // with its Kafka producer provided by the caller. It shares `Draining` with the server.
-).pipe(Layer.provide(Draining.layer))
+/**
+ * The chat service process: RPC + health on the configured port, and the outbox relay publishing
+ * `message-events` through whatever `EventPublisher` the caller provides (Kafka in production).
+ * Readiness checks PostgreSQL only: sends must keep working while Kafka is down.
+ */
+export const chatServiceApp = Layer.mergeAll(serve(routes), OutboxRelayLive).pipe(Layer.provide(Draining.layer))

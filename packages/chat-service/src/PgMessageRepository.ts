@@ -59,7 +59,7 @@ const toMessage = (row: MessageRow): Message =>
     created_at: row.created_at
   })
 
-/** The unique index fired (or `ON CONFLICT` skipped the row): another send with this key won. */
+/** `ON CONFLICT` on the idempotency index skipped our row: a concurrent send with this key committed first. */
 class ClientMsgIdTaken extends Data.TaggedError("ClientMsgIdTaken")<{ readonly client_msg_id: ClientMsgId }> {}
 
 /** The W3C trace context (plus b3) of the current span, for the outbox row's Kafka headers. */

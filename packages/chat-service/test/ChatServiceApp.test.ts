@@ -3,6 +3,7 @@
  * RPC group at `/rpc` (ndjson, InternalAuth) and the health routes, called through the same
  * `rpcClientLayer` the gateway uses, so payloads, results and typed errors cross the wire.
  */
+import { MemoryEventBus } from "@pylon/platform/MemoryEventBus"
 import { describe, expect, layer } from "@effect/vitest"
 import { Context, Effect, Layer, References, Stream } from "effect"
 import { MessageNotFound, NotRoomMember, Unauthorized } from "@pylon/contracts/Errors"
@@ -25,6 +26,8 @@ class BaseUrl extends Context.Service<BaseUrl, string>()("pylon/chat/test/BaseUr
 
 const Server = chatServiceApp.pipe(
   Layer.provide(ServerConfig.make({ port: 0, host: "127.0.0.1", env: "test", corsOrigins: [] })),
+  // The outbox relay publishes to the in-memory twin here; its Kafka path has its own tests.
+  Layer.provide(MemoryEventBus.layer),
   // Request logs would drown the test output; warnings and errors still show.
   Layer.provide(Layer.succeed(References.MinimumLogLevel, "Warn")),
   Layer.provideMerge(TestDatabase)

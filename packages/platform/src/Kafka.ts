@@ -2,7 +2,7 @@
  * Kafka connectivity (kafkajs): the client from `KAFKA_BROKERS`, an idempotent producer and an
  * admin client, each connected in a Layer and disconnected when its scope closes.
  */
-import { Config, Context, Effect, Layer, Schema } from "effect"
+import { Config, Context, Effect, Layer, Schedule, Schema } from "effect"
 import { Kafka, logLevel, Partitioners } from "kafkajs"
 import type { Admin, Producer } from "kafkajs"
 
@@ -42,18 +42,24 @@ export class KafkaProducer extends Context.Service<KafkaProducer, Producer>()("p
     KafkaProducer,
     Effect.gen(function*() {
       const kafka = yield* KafkaClient
-      return yield* Effect.acquireRelease(
-        Effect.gen(function*() {
-          const producer = kafka.producer({
+      const producer = yield* Effect.acquireRelease(
+        Effect.sync(() =>
+          kafka.producer({
             idempotent: true,
             maxInFlightRequests: 1,
             createPartitioner: Partitioners.DefaultPartitioner
           })
-          yield* attempt("producer.connect", () => producer.connect())
-          return producer
-        }),
+        ),
         (producer) => Effect.promise(() => producer.disconnect()).pipe(Effect.timeout("5 seconds"), Effect.ignore)
       )
+      // Connect in the background and keep trying: a broker that is down at start must not stop
+      // the service from starting (sends are durable in the outbox; publishing resumes later).
+      yield* attempt("producer.connect", () => producer.connect()).pipe(
+        Effect.tapError((error) => Effect.logWarning("Kafka producer not connected yet; retrying", error.cause)),
+        Effect.retry(Schedule.min([Schedule.exponential("500 millis"), Schedule.spaced("10 seconds")])),
+        Effect.forkScoped
+      )
+      return producer
     })
   )
 }

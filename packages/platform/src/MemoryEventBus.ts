@@ -16,8 +16,7 @@
  * Records are kept in memory only: at most `retainRecords` per topic (oldest dropped first, the
  * offsets of the rest unchanged); a group behind the retained range skips ahead to its start.
  */
-import { Clock, Deferred, Effect, Exit, Layer, Semaphore, Stream } from "effect"
-import { Context } from "effect"
+import { Clock, Context, Deferred, Effect, Exit, Layer, Semaphore, Stream } from "effect"
 import type { Array as Arr } from "effect"
 import { EventPublisher } from "./EventPublisher.ts"
 import type { EventPublisherService, EventRecord } from "./EventPublisher.ts"

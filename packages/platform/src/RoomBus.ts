@@ -55,8 +55,9 @@ export interface RoomBusService {
   readonly publish: (channel: string, payload: string) => Effect.Effect<void, RoomBusUnavailable>
   /**
    * Subscribes to `channel` until the surrounding scope closes, then the stream ends. Succeeds
-   * once the subscription is active at the broker. `Stream.unwrap(bus.subscribe(c))` gives a
-   * stream that subscribes when run and unsubscribes when it stops.
+   * once the subscription is active at the broker. The stream drains this subscriber's buffer,
+   * so run it once. `Stream.unwrap(bus.subscribe(c))` gives a stream that subscribes when run
+   * and unsubscribes when it stops.
    */
   readonly subscribe: (
     channel: string,

@@ -97,8 +97,9 @@ export const kafkaEventLogReader: Layer.Layer<EventLogReader, never, KafkaClient
         yield* Effect.promise(async () => {
           await consumer.subscribe({ topics: [topic], fromBeginning: true })
           await consumer.run({
-            eachMessage: async ({ topic, partition, message }) => {
+            eachMessage: ({ topic, partition, message }) => {
               received.push(readRecordOf(topic, partition, message))
+              return Promise.resolve()
             }
           })
         })

@@ -122,8 +122,9 @@ export const roomBusContract = <E>(name: string, kit: Layer.Layer<RoomBusKit, E>
         const { node, numsub } = yield* RoomBusKit
         const bus = yield* node
         const channel = freshChannel("again")
-        yield* Effect.scoped(bus.subscribe(channel))
+        const released = yield* Effect.scoped(bus.subscribe(channel))
         expect(yield* numsub(channel)).toBe(0)
+        expect(yield* takeEvents(released, 1)).toEqual([])
         const stream = yield* bus.subscribe(channel)
         expect(yield* numsub(channel)).toBe(1)
         yield* bus.publish(channel, "back")

@@ -31,7 +31,10 @@ export interface PresenceTransition {
 
 export interface PresenceState {
   readonly online: boolean
-  /** When the user's last lease ended (epoch ms), if the store still remembers it. */
+  /**
+   * When the user last went offline (epoch ms), if the store still remembers it; kept while
+   * they are online again (`UserPresence.last_seen_at` shows it only for offline users).
+   */
   readonly lastSeenAt: number | null
 }
 

@@ -1,12 +1,16 @@
 /**
  * `pylon dev` / `npm start`: the whole system in one process with no infrastructure.
  * PGlite (data in PYLON_DATA_DIR, default ./.pylon/data/pglite) served over the Postgres wire
- * protocol, migrations applied on start, in-memory rate limits.
+ * protocol, migrations applied on start; in-memory twins for rate limits, the room bus, presence
+ * and the event bus; every service's Layer graph in process, reached through in-process RPC.
  */
 import { Effect, Layer } from "effect"
-import { ChatClient, RoomsClient } from "@pylon/api-gateway/clients/ServiceClients"
+import { ChatClient, PresenceClient, RoomsClient } from "@pylon/api-gateway/clients/ServiceClients"
 import { gatewayApp } from "@pylon/api-gateway/GatewayLive"
-import { ChatHandlersLive, ChatServiceLive } from "@pylon/chat-service"
+import { ChatHandlersLive, ChatServiceLive, OutboxRelayLive } from "@pylon/chat-service"
+import { PresenceRpcs } from "@pylon/contracts/PresenceRpcs"
+import { MemoryEventBus } from "@pylon/platform/MemoryEventBus"
+import { MemoryPresenceStore, PresenceLive } from "@pylon/presence-service"
 import { ChatRpcs } from "@pylon/contracts/ChatRpcs"
 import { RoomRpcs } from "@pylon/contracts/RoomRpcs"
 import { boundPort } from "@pylon/platform/HttpServerLive"
@@ -40,9 +44,18 @@ const ChatInProcess = inProcessClientLayer(ChatClient, ChatRpcs).pipe(
   Layer.provide(ChatServiceLive)
 )
 
-export const devLayer = announce.pipe(
+/** Presence in process: leases in memory, changes on the in-memory room bus. */
+const PresenceInProcess = inProcessClientLayer(PresenceClient, PresenceRpcs).pipe(
+  Layer.provide(PresenceLive),
+  Layer.provide(MemoryPresenceStore.layer)
+)
+
+/** The outbox relay publishing `message-events` to the in-memory event bus. */
+const Relay = OutboxRelayLive.pipe(Layer.provide(MemoryEventBus.layer))
+
+export const devLayer = Layer.mergeAll(announce, Relay).pipe(
   Layer.provideMerge(gatewayApp()),
-  Layer.provide([RoomsInProcess, ChatInProcess]),
+  Layer.provide([RoomsInProcess, ChatInProcess, PresenceInProcess]),
   Layer.provide([MemoryRateLimiter.layer, MemoryRoomBus.layer, ServerConfig.fromEnv()]),
   Layer.provideMerge(Database)
 )

@@ -2,16 +2,23 @@
  * Each service as its own process on the real infrastructure (microservice topology).
  */
 import { Config, Effect, Layer } from "effect"
-import { ChatClient, RoomsClient } from "@pylon/api-gateway/clients/ServiceClients"
+import { ChatClient, PresenceClient, RoomsClient } from "@pylon/api-gateway/clients/ServiceClients"
 import { gatewayApp } from "@pylon/api-gateway/GatewayLive"
 import { ChatRpcs } from "@pylon/contracts/ChatRpcs"
+import { PresenceRpcs } from "@pylon/contracts/PresenceRpcs"
 import { RoomRpcs } from "@pylon/contracts/RoomRpcs"
+import { KafkaClient, KafkaProducer } from "@pylon/platform/Kafka"
+import * as KafkaEventPublisher from "@pylon/platform/KafkaEventPublisher"
+import { presenceServiceApp } from "@pylon/presence-service"
 import { DatabaseLive } from "@pylon/platform/Database"
 import { rpcClientLayer } from "@pylon/platform/InternalRpc"
 import { RedisClient } from "@pylon/platform/Redis"
 import * as RedisRateLimiter from "@pylon/platform/RedisRateLimiter"
 import * as RedisRoomBus from "@pylon/platform/RedisRoomBus"
 import { ServerConfig } from "@pylon/platform/ServerConfig"
+import { Draining } from "@pylon/platform/Draining"
+import { chatServiceApp } from "@pylon/chat-service"
+import { roomServiceApp } from "@pylon/room-service"
 
 const redisReady = {
   name: "redis",
@@ -33,9 +40,36 @@ const ChatRemote = Layer.unwrap(Effect.gen(function*() {
   return rpcClientLayer(ChatClient, ChatRpcs, url)
 }))
 
+/** `PRESENCE_SERVICE_URL` (default http://127.0.0.1:9002): where the presence service's `/rpc` lives. */
+const PresenceRemote = Layer.unwrap(Effect.gen(function*() {
+  const url = yield* Config.String("PRESENCE_SERVICE_URL").pipe(Config.withDefault("http://127.0.0.1:9002"))
+  return rpcClientLayer(PresenceClient, PresenceRpcs, url)
+}))
+
 export const gatewayLayer = gatewayApp([redisReady]).pipe(
-  Layer.provide([RoomsRemote, ChatRemote]),
+  Layer.provide([RoomsRemote, ChatRemote, PresenceRemote]),
   Layer.provide([RedisRateLimiter.layer, RedisRoomBus.layer, ServerConfig.fromEnv()]),
+  Layer.provide(RedisClient.layer),
+  Layer.provide(DatabaseLive)
+)
+
+/** `pylon room`: the room service on `APP_PORT` (default 9003). */
+export const roomLayer = roomServiceApp.pipe(
+  Layer.provide([Draining.layer, ServerConfig.fromEnv({ defaultPort: 9003 })]),
+  Layer.provide(DatabaseLive)
+)
+
+/** `pylon chat`: the chat service on `APP_PORT` (default 9001), its outbox relay publishing to Kafka. */
+export const chatLayer = chatServiceApp.pipe(
+  Layer.provide([ServerConfig.fromEnv({ defaultPort: 9001 }), KafkaEventPublisher.layer]),
+  Layer.provide(KafkaProducer.layer),
+  Layer.provide(KafkaClient.layer("chat-service")),
+  Layer.provide(DatabaseLive)
+)
+
+/** `pylon presence`: the presence service on `APP_PORT` (default 9002). */
+export const presenceLayer = presenceServiceApp.pipe(
+  Layer.provide([Draining.layer, ServerConfig.fromEnv({ defaultPort: 9002 })]),
   Layer.provide(RedisClient.layer),
   Layer.provide(DatabaseLive)
 )

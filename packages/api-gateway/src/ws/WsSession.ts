@@ -16,6 +16,7 @@ import { newId } from "@pylon/platform/IdGenerator"
 import { RateLimitConfig } from "@pylon/platform/RateLimiter"
 import { ChatClient, RoomsClient } from "../clients/ServiceClients.ts"
 import { FrameBudget } from "./FrameBudget.ts"
+import { PresenceLeases } from "./PresenceFanout.ts"
 import { RoomFanout } from "./RoomFanout.ts"
 import type { LocalSubscriber } from "./RoomFanout.ts"
 import { WsSettings } from "./WsSettings.ts"
@@ -49,12 +50,15 @@ type HandlerError = DomainError | { readonly _tag: "RpcClientError" }
 
 const isDomainError = (error: HandlerError): error is DomainError => error._tag !== "RpcClientError"
 
-export const runSession = Effect.fn("WsSession")(function*(ws: WebSocket, claims: AccessTokenClaims) {
+export const runSession = (ws: WebSocket, claims: AccessTokenClaims) => Effect.scoped(session(ws, claims))
+
+const session = Effect.fn("WsSession")(function*(ws: WebSocket, claims: AccessTokenClaims) {
   const settings = yield* WsSettings
   const fanout = yield* RoomFanout
   const roomsClient = yield* RoomsClient
   const chat = yield* ChatClient
   const limits = yield* RateLimitConfig
+  const leases = yield* PresenceLeases
   const connectionId = yield* newId
   const userId = claims.sub
   const user = { id: claims.sub, username: claims.username }
@@ -234,6 +238,7 @@ export const runSession = Effect.fn("WsSession")(function*(ws: WebSocket, claims
           if (wait > 0) return sendError("RATE_LIMITED", `typing rate limit exceeded, retry in ${wait} s`)
           if (now - room.lastTypingAt < TYPING_THROTTLE_MS) return
           room.lastTypingAt = now
+          yield* leases.typing(userId, frame.room_id)
           yield* fanout.publish(frame.room_id, {
             kind: "event",
             excludeUserId: userId,
@@ -287,6 +292,7 @@ export const runSession = Effect.fn("WsSession")(function*(ws: WebSocket, claims
   })
 
   yield* Metric.modify(openConnections, 1)
+  yield* leases.hold(userId, connectionId)
   const fibers = yield* Effect.all([writer, reader, keepalive, expiry].map((task) => Effect.forkChild(task)))
   yield* Deferred.await(done).pipe(
     Effect.ensuring(Effect.gen(function*() {

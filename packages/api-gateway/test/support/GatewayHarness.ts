@@ -11,20 +11,15 @@
  */
 import { randomBytes } from "node:crypto"
 import { ConfigProvider, Context, Effect, Layer, References } from "effect"
-import { ChatRpcs } from "@pylon/contracts/ChatRpcs"
-import { RoomRpcs } from "@pylon/contracts/RoomRpcs"
 import { boundPort } from "@pylon/platform/HttpServerLive"
-import { inProcessClientLayer } from "@pylon/platform/InternalRpc"
 import type { RateLimitBucket } from "@pylon/platform/RateLimiter"
 import { RedisClient } from "@pylon/platform/Redis"
 import * as RedisRateLimiter from "@pylon/platform/RedisRateLimiter"
 import * as RedisRoomBus from "@pylon/platform/RedisRoomBus"
 import { ServerConfig } from "@pylon/platform/ServerConfig"
-import { ChatClient, RoomsClient } from "../../src/clients/ServiceClients.ts"
 import { gatewayApp } from "../../src/GatewayLive.ts"
 import { TestDatabase } from "../../../platform/test/support/TestDatabase.ts"
-import { ChatHandlersLive, ChatServiceLive } from "../../../chat-service/src/index.ts"
-import { RoomHandlersLive, RoomServiceLive } from "../../../room-service/src/index.ts"
+import { chatInProcess, presenceInProcess, roomsInProcess } from "./ServiceClientsInProcess.ts"
 
 export interface GatewayOptions {
   /** Per-minute budgets; buckets not named get 1000 so ordinary tests never hit them. */
@@ -55,18 +50,6 @@ const redisReady = {
 }
 
 /** The room service answering the gateway in process, on the test database. */
-const roomsInProcess = inProcessClientLayer(RoomsClient, RoomRpcs).pipe(
-  Layer.provide(RoomHandlersLive),
-  Layer.provide(RoomServiceLive)
-)
-
-/** The chat service answering the gateway in process, on the test database. */
-const chatInProcess = inProcessClientLayer(ChatClient, ChatRpcs).pipe(
-  Layer.provide(ChatHandlersLive),
-  Layer.provide(ChatServiceLive)
-)
-
-/** The running gateway plus `SqlClient`/`PgClient` of its database and its `RedisClient`. */
 export const gatewayLayer = (options: GatewayOptions = {}) => {
   const jwtSecret = randomBytes(32).toString("base64url")
   const keyPrefix = `pylon:rl:test-gw-${randomBytes(6).toString("hex")}:`
@@ -98,7 +81,8 @@ export const gatewayLayer = (options: GatewayOptions = {}) => {
       RedisRoomBus.layer,
       ServerConfig.make({ port: 0, host: "127.0.0.1", env: "test", corsOrigins: [] })
     ]),
-    Layer.provide([roomsInProcess, chatInProcess]),
+    Layer.provide([roomsInProcess, chatInProcess, presenceInProcess]),
+    Layer.provide(RedisRoomBus.layer),
     Layer.provideMerge(RedisClient.layer),
     Layer.provideMerge(TestDatabase),
     // Request and migration logs would drown the test output; warnings and errors still show.

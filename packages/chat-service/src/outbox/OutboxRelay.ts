@@ -54,7 +54,7 @@ const RELAY_LOCK_KEY = 0x70796c6f6e6f7574n
 const MAX_ERROR_LENGTH = 2_000
 
 const OutboxRow = Schema.Struct({
-  id: Schema.String,
+  id: Schema.BigInt,
   topic: Schema.String,
   aggregate_key: Schema.String,
   event_type: Schema.String,
@@ -133,7 +133,7 @@ export const make = Effect.fnUntraced(function*(settings: OutboxRelaySettings) {
         const stored = decodeStoredHeaders(row.headers)
         if (Option.isNone(stored)) {
           yield* Effect.logWarning("outbox row has malformed headers; publishing it without them").pipe(
-            Effect.annotateLogs({ outbox_id: row.id })
+            Effect.annotateLogs({ outbox_id: String(row.id) })
           )
         }
         const headers = Option.getOrElse(stored, () => ({}))
@@ -141,11 +141,10 @@ export const make = Effect.fnUntraced(function*(settings: OutboxRelaySettings) {
           kind: "producer",
           parent: Option.getOrUndefined(HttpTraceContext.fromHeaders(Headers.fromInput(headers))),
           attributes: {
-            "messaging.system": "kafka",
             "messaging.operation.type": "send",
             "messaging.destination.name": row.topic,
             "messaging.kafka.message.key": row.aggregate_key,
-            "pylon.outbox.id": row.id,
+            "pylon.outbox.id": String(row.id),
             "pylon.event_type": row.event_type
           }
         })
@@ -167,13 +166,16 @@ export const make = Effect.fnUntraced(function*(settings: OutboxRelaySettings) {
       )
     }))
 
-  /** Claims, publishes and marks one batch, in one transaction. */
-  const relayBatch = Effect.fn("OutboxRelay.relayBatch")(function*() {
+  /**
+   * Claims, publishes and marks one batch, in one transaction. Its span starts a trace of its
+   * own (a batch serves many sends); the producer spans inside join the senders' traces.
+   */
+  const relayBatch = Effect.fn("OutboxRelay.relayBatch", { root: true })(function*() {
     return yield* sql.withTransaction(Effect.gen(function*() {
       const [lock] = yield* lockRows(sql`SELECT pg_try_advisory_xact_lock(${RELAY_LOCK_KEY}) AS locked`)
       if (lock === undefined || !lock.locked) return busy
       const rows = yield* outboxRows(sql`
-        SELECT id::text AS id, topic, aggregate_key, event_type, payload::text AS payload, headers
+        SELECT id, topic, aggregate_key, event_type, payload::text AS payload, headers
         FROM outbox
         WHERE published_at IS NULL
         ORDER BY id

@@ -11,10 +11,15 @@
  * dials the addresses the cluster advertises (127.0.0.1:9092 here), which bypasses a proxy given
  * as a seed broker. Route *every* kafkajs connection through the proxy with `kafkaSocketFactory`.
  */
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import type { Scope } from "effect"
 import type { ISocketFactory } from "kafkajs"
 import * as Net from "node:net"
+
+export class TcpProxyError extends Schema.TaggedError<TcpProxyError>()("TcpProxyError", {
+  message: Schema.String,
+  cause: Schema.Defect()
+}) {}
 
 export type BlockMode = "refuse" | "hang"
 
@@ -34,7 +39,7 @@ export interface TcpProxy {
 export const startTcpProxy = (
   targetHost: string,
   targetPort: number
-): Effect.Effect<TcpProxy, Error, Scope.Scope> =>
+): Effect.Effect<TcpProxy, TcpProxyError, Scope.Scope> =>
   Effect.gen(function*() {
     let blocked: BlockMode | undefined
     let accepted = 0
@@ -71,14 +76,14 @@ export const startTcpProxy = (
     })
 
     const port = yield* Effect.acquireRelease(
-      Effect.callback<number, Error>((resume) => {
-        server.once("error", (error) => resume(Effect.fail(error)))
+      Effect.callback<number, TcpProxyError>((resume) => {
+        server.once("error", (cause) => resume(Effect.fail(new TcpProxyError({ message: "cannot listen", cause }))))
         server.listen({ host: "127.0.0.1", port: 0 }, () => {
           const address = server.address()
           resume(
             address !== null && typeof address === "object"
               ? Effect.succeed(address.port)
-              : Effect.fail(new Error(`unexpected proxy address ${String(address)}`))
+              : Effect.fail(new TcpProxyError({ message: `unexpected address ${String(address)}`, cause: address }))
           )
         })
       }),
