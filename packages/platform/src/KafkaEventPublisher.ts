@@ -28,11 +28,33 @@ const topicMessagesOf = (records: ReadonlyArray<EventRecord>): Array<TopicMessag
 const describe = (cause: unknown): string =>
   Predicate.hasProperty(cause, "message") && Predicate.isString(cause.message) ? cause.message : String(cause)
 
-/** The publisher over an already connected producer. */
-export const make = (producer: Producer): EventPublisher["Service"] =>
-  EventPublisher.of({
+/**
+ * The publisher over `producer`. A producer that is not connected (the broker was down at start,
+ * or the connection dropped) is connected on demand, so publishing resumes by itself once the
+ * broker is back; until then each attempt fails with `EventPublishError`.
+ */
+export const make = (producer: Producer): EventPublisher["Service"] => {
+  let connected = false
+  producer.on(producer.events.CONNECT, () => {
+    connected = true
+  })
+  producer.on(producer.events.DISCONNECT, () => {
+    connected = false
+  })
+  const ensureConnected = Effect.suspend(() =>
+    connected
+      ? Effect.void
+      : Effect.tryPromise({
+        try: () => producer.connect(),
+        catch: (cause) => new EventPublishError({ message: `Kafka connect failed: ${describe(cause)}`, cause })
+      }).pipe(Effect.tap(() => Effect.sync(() => {
+        connected = true
+      })))
+  )
+  return EventPublisher.of({
     publish: Effect.fn("KafkaEventPublisher.publish")(function*(records: ReadonlyArray<EventRecord>) {
       if (records.length === 0) return
+      yield* ensureConnected
       const topicMessages = topicMessagesOf(records)
       yield* Effect.annotateCurrentSpan({
         "messaging.system": "kafka",
@@ -41,10 +63,15 @@ export const make = (producer: Producer): EventPublisher["Service"] =>
       })
       yield* Effect.tryPromise({
         try: () => producer.sendBatch({ acks: -1, topicMessages }),
-        catch: (cause) => new EventPublishError({ message: `Kafka send failed: ${describe(cause)}`, cause })
+        catch: (cause) => {
+          // Let the next attempt reconnect if kafkajs dropped the connection.
+          if (describe(cause).includes("disconnected")) connected = false
+          return new EventPublishError({ message: `Kafka send failed: ${describe(cause)}`, cause })
+        }
       })
     })
   })
+}
 
 /** `EventPublisher` on the connected `KafkaProducer` of the surrounding layer. */
 export const layer: Layer.Layer<EventPublisher, never, KafkaProducer> = Layer.effect(

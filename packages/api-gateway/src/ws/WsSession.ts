@@ -4,7 +4,7 @@
  * rooms with replay, sends through the chat service, and writes through a bounded outbound queue
  * (a reader that falls behind is closed with 4008 and memory stays flat).
  */
-import type { WebSocket } from "ws"
+import type { RawData, WebSocket } from "ws"
 import { Clock, Deferred, Duration, Effect, Fiber, Metric, Queue } from "effect"
 import type { AccessTokenClaims } from "@pylon/contracts/Auth"
 import { wsErrorFrameOf } from "@pylon/contracts/ErrorMapping"
@@ -35,6 +35,13 @@ const slowConsumerCloses = Metric.counter("pylon_ws_slow_consumer_closes_total",
   description: "Connections closed with 4008 because their outbound queue filled"
 })
 const framesReceived = Metric.counter("pylon_ws_frames_received_total", { description: "Client frames received" })
+
+const textOf = (data: RawData): string =>
+  Buffer.isBuffer(data)
+    ? data.toString("utf8")
+    : Array.isArray(data)
+    ? Buffer.concat(data).toString("utf8")
+    : Buffer.from(data).toString("utf8")
 
 type Incoming = { readonly kind: "text"; readonly data: string } | { readonly kind: "binary" }
 
@@ -121,7 +128,7 @@ const session = Effect.fn("WsSession")(function*(ws: WebSocket, claims: AccessTo
   // --- ws events → queues (synchronous callbacks only) ---
   ws.on("message", (data, isBinary) => {
     lastSeen = Date.now()
-    const item: Incoming = isBinary ? { kind: "binary" } : { kind: "text", data: data.toString() }
+    const item: Incoming = isBinary ? { kind: "binary" } : { kind: "text", data: textOf(data) }
     if (!Queue.offerUnsafe(inbound, item)) close(CLOSE_POLICY, "too many frames in flight")
   })
   ws.on("pong", () => {
