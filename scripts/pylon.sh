@@ -22,7 +22,9 @@ case "$cmd" in
     ;;
   dev-stack)
     started="$(bash scripts/infra.sh ensure)"
-    stop_infra() { [ -n "$started" ] && bash scripts/infra.sh down $started || true; }
+    stop_infra() {
+      if [ -n "$started" ]; then bash scripts/infra.sh down $started || true; fi
+    }
     trap stop_infra EXIT
     # shellcheck disable=SC1091
     source .pylon/infra/env.sh
@@ -37,7 +39,12 @@ case "$cmd" in
     effect-language-service diagnostics --project tsconfig.json --severity error,warning --strict
     step "infrastructure (real PostgreSQL, Redis, Kafka)"
     started="$(bash scripts/infra.sh ensure)"
-    cleanup() { [ -n "$started" ] && { step "stopping what this run started: $started"; bash scripts/infra.sh down $started || true; }; }
+    cleanup() {
+      if [ -n "$started" ]; then
+        step "stopping what this run started: $started"
+        bash scripts/infra.sh down $started || true
+      fi
+    }
     trap cleanup EXIT
     # shellcheck disable=SC1091
     source .pylon/infra/env.sh

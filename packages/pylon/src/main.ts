@@ -10,6 +10,7 @@ import { NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer, Schema } from "effect"
 import { runMigrations } from "@pylon/platform/Migrations"
 import { DatabaseLive } from "@pylon/platform/Database"
+import { ObservabilityLive } from "@pylon/platform/Observability"
 import { devLayer } from "./DevMode.ts"
 import { chatLayer, gatewayLayer, presenceLayer, roomLayer } from "./ServiceModes.ts"
 import { devStack } from "./Stack.ts"
@@ -20,18 +21,22 @@ class UsageError extends Schema.TaggedError<UsageError>()("UsageError", { messag
 
 const command = process.argv[2] ?? "dev"
 
+/** Runs a service's Layer graph until interrupted, exporting traces when OTEL is configured. */
+const launch = <E>(layer: Layer.Layer<never, E>, serviceName: string) =>
+  Layer.launch(layer.pipe(Layer.provide(ObservabilityLive(serviceName))))
+
 const program = ((): Effect.Effect<void, unknown> => {
   switch (command) {
     case "dev":
-      return Layer.launch(devLayer)
+      return launch(devLayer, "pylon")
     case "gateway":
-      return Layer.launch(gatewayLayer)
+      return launch(gatewayLayer, "api-gateway")
     case "room":
-      return Layer.launch(roomLayer)
+      return launch(roomLayer, "room-service")
     case "chat":
-      return Layer.launch(chatLayer)
+      return launch(chatLayer, "chat-service")
     case "presence":
-      return Layer.launch(presenceLayer)
+      return launch(presenceLayer, "presence-service")
     case "stack":
       return devStack
     case "migrate":

@@ -59,7 +59,8 @@ const isDomainError = (error: HandlerError): error is DomainError => error._tag 
 
 export const runSession = (ws: WebSocket, claims: AccessTokenClaims) => Effect.scoped(session(ws, claims))
 
-const session = Effect.fn("WsSession")(function*(ws: WebSocket, claims: AccessTokenClaims) {
+// Untraced: a connection can live for hours; each frame gets its own root span instead.
+const session = Effect.fnUntraced(function*(ws: WebSocket, claims: AccessTokenClaims) {
   const settings = yield* WsSettings
   const fanout = yield* RoomFanout
   const roomsClient = yield* RoomsClient
@@ -289,6 +290,7 @@ const session = Effect.fn("WsSession")(function*(ws: WebSocket, claims: AccessTo
         continue
       }
       yield* handleFrame(decoded.success).pipe(
+        Effect.withSpan(`ws.${decoded.success.type}`, { root: true, attributes: { "pylon.user_id": userId } }),
         Effect.catch((error: HandlerError) => Effect.sync(() => sendFailure(error))),
         Effect.catchDefect((defect) =>
           Effect.logError("websocket frame handler defect", defect).pipe(

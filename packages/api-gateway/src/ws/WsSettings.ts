@@ -12,7 +12,7 @@ export interface WsSettingsShape {
   readonly outboundQueue: number
   /** Bytes buffered in the socket before the writer waits (`WS_SOCKET_HIGH_WATER_BYTES`, default 256 KiB). */
   readonly socketHighWaterBytes: number
-  /** Presence lease length; it is refreshed at a third of it (`PRESENCE_LEASE_MS`, default 30 s). */
+  /** Presence lease length, renewed at a third of it (`PRESENCE_LEASE_TTL_SECONDS`, default 60, shared with the presence service). */
   readonly presenceLeaseMs: number
 }
 
@@ -27,7 +27,7 @@ export class WsSettings extends Context.Service<WsSettings, WsSettingsShape>()("
         idleTimeoutMs: yield* int("WS_IDLE_TIMEOUT_MS", 60_000),
         outboundQueue: yield* int("WS_OUTBOUND_QUEUE", 1024),
         socketHighWaterBytes: yield* int("WS_SOCKET_HIGH_WATER_BYTES", 256 * 1024),
-        presenceLeaseMs: yield* int("PRESENCE_LEASE_MS", 30_000)
+        presenceLeaseMs: (yield* int("PRESENCE_LEASE_TTL_SECONDS", 60)) * 1000
       })
     })
   )
