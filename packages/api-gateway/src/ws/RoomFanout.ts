@@ -130,7 +130,11 @@ export class RoomFanout extends Context.Service<RoomFanout, {
               : fillFromHistory(roomId, state, undefined))
         }).pipe(
           Effect.scoped,
-          Effect.catchCause((cause) => Effect.logWarning("room subscription ended", cause))
+          Effect.catchCause((cause) => Effect.logWarning("room subscription lost; resubscribing", cause)),
+          // Keep following while the room has local subscribers; the catch-up after each
+          // resubscription delivers whatever was published in between.
+          Effect.andThen(Effect.sleep("1 second")),
+          Effect.forever
         )
 
       const subscribe = Effect.fn("RoomFanout.subscribe")(function*(
