@@ -9,8 +9,14 @@ import type { IncomingMessage } from "node:http"
 import type { Duplex } from "node:stream"
 import { Context } from "effect"
 
-/** Returns true when it took the upgrade (and is now responsible for the socket). */
-export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => boolean
+/**
+ * Returns true when it took the upgrade (and is now responsible for the socket). `onServerClose`
+ * runs when the server starts closing: upgraded sockets keep `close` waiting, so their owner
+ * ends them then (a WebSocket endpoint sends 1001) instead of after the graceful-shutdown timeout.
+ */
+export type UpgradeHandler = ((request: IncomingMessage, socket: Duplex, head: Buffer) => boolean) & {
+  readonly onServerClose?: () => void
+}
 
 export const UpgradeInterceptor = Context.Reference<UpgradeHandler | undefined>(
   "pylon/platform/UpgradeInterceptor",
@@ -29,5 +35,10 @@ export class UpgradeRoutingServer extends Server {
       if (this.intercept(args[0], args[1], args[2])) return true
     }
     return super.emit(event, ...args)
+  }
+
+  override close(callback?: (error?: Error) => void): this {
+    this.intercept?.onServerClose?.()
+    return super.close(callback)
   }
 }

@@ -41,13 +41,14 @@ export const WsEndpointLive = Layer.effect(
     const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false })
     let accepting = true
 
-    yield* Effect.addFinalizer(() =>
-      Effect.sync(() => {
-        accepting = false
-        for (const socket of sockets) socket.close(CLOSE_GOING_AWAY, "server draining")
-        wss.close()
-      })
-    )
+    // Runs when the HTTP server starts closing (its `close` waits for these sockets) and again,
+    // as a no-op, when this layer is released.
+    const drain = () => {
+      accepting = false
+      for (const socket of sockets) socket.close(CLOSE_GOING_AWAY, "server draining")
+      wss.close()
+    }
+    yield* Effect.addFinalizer(() => Effect.sync(drain))
 
     const handler = (request: IncomingMessage, socket: Duplex, head: Buffer): boolean => {
       const url = new URL(request.url ?? "/", "http://localhost")
@@ -78,6 +79,6 @@ export const WsEndpointLive = Layer.effect(
       }, () => rejectUpgrade(socket, 503, "service_unavailable", "service temporarily unavailable"))
       return true
     }
-    return handler
+    return Object.assign(handler, { onServerClose: drain })
   })
 )

@@ -1,0 +1,85 @@
+/**
+ * The microservice topology for a test file: a fresh migrated PostgreSQL database (dropped
+ * afterwards), free random ports, and `startStack` running the room, chat and presence services
+ * and two gateways as separate `node packages/pylon/src/main.ts` processes on the real Redis and
+ * Kafka, with random JWT and internal-RPC secrets. Everything stops when the layer is released.
+ * Set `PYLON_TEST_LOGS=1` to see the processes' output.
+ */
+import { randomBytes } from "node:crypto"
+import { Config, Context, Effect, Layer, Redacted } from "effect"
+import type { RunningService } from "../../src/ServiceProcess.ts"
+import { startStack } from "../../src/Stack.ts"
+import { TestDatabase, TestDatabaseInfo } from "../../../platform/test/support/TestDatabase.ts"
+import { freePorts } from "./FreePorts.ts"
+
+export interface TopologyShape {
+  /** Gateway A and gateway B, in that order. */
+  readonly gateways: readonly [RunningService, RunningService]
+  /** room, chat, presence. */
+  readonly services: ReadonlyArray<RunningService>
+  readonly databaseName: string
+  readonly env: Readonly<Record<string, string>>
+}
+
+export class Topology extends Context.Service<Topology, TopologyShape>()("pylon/pylon/test/Topology") {}
+
+/** Budgets high enough that no test trips them by accident. */
+const GENEROUS_LIMITS: Record<string, string> = {
+  RATE_LIMIT_WINDOW_SECONDS: "60",
+  RATE_LIMIT_REGISTER: "100000",
+  RATE_LIMIT_LOGIN: "100000",
+  RATE_LIMIT_REFRESH: "100000",
+  RATE_LIMIT_CREATE_ROOM: "100000",
+  RATE_LIMIT_JOIN: "100000",
+  RATE_LIMIT_HISTORY: "100000",
+  RATE_LIMIT_WS_MESSAGES: "100000",
+  RATE_LIMIT_WS_TYPING: "100000"
+}
+
+const required = (name: string) =>
+  Config.String(name).pipe(
+    Effect.mapError(() => new Error(`${name} is not set: source .pylon/infra/env.sh (real PostgreSQL, Redis, Kafka)`)),
+    Effect.orDie
+  )
+
+/** The stack, with `env` added to (and overriding) the defaults above. */
+export const TopologyStack = (env: Readonly<Record<string, string>> = {}) =>
+  Layer.effect(
+    Topology,
+    Effect.gen(function*() {
+      const database = yield* TestDatabaseInfo
+      const ports = yield* freePorts(5)
+      const [room, chat, presence, gatewayA, gatewayB] = ports
+      if (room === undefined || chat === undefined || presence === undefined || gatewayA === undefined || gatewayB === undefined) {
+        return yield* Effect.die(new Error("could not find free ports"))
+      }
+      const stackEnv: Record<string, string> = {
+        APP_ENV: "development",
+        APP_HOST: "127.0.0.1",
+        DATABASE_URL: Redacted.value(database.url),
+        REDIS_URL: yield* required("REDIS_URL"),
+        KAFKA_BROKERS: yield* required("KAFKA_BROKERS"),
+        JWT_SECRET: randomBytes(32).toString("base64url"),
+        INTERNAL_RPC_SECRET: randomBytes(32).toString("base64url"),
+        ...GENEROUS_LIMITS,
+        ...env
+      }
+      const started = yield* startStack(
+        { room, chat, presence, gateways: [gatewayA, gatewayB] },
+        stackEnv,
+        { quiet: process.env.PYLON_TEST_LOGS === undefined }
+      )
+      // If this test process ends without releasing the layer, take the children down with it.
+      const children = [...started.services, ...started.gateways].map((service) => service.child)
+      const killChildren = () => {
+        for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
+      }
+      yield* Effect.acquireRelease(
+        Effect.sync(() => process.once("exit", killChildren)),
+        () => Effect.sync(() => process.off("exit", killChildren))
+      )
+      const [a, b] = started.gateways
+      if (a === undefined || b === undefined) return yield* Effect.die(new Error("expected two gateways"))
+      return Topology.of({ gateways: [a, b], services: started.services, databaseName: database.name, env: stackEnv })
+    })
+  ).pipe(Layer.provide(TestDatabase))
