@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Entry point behind `npm start`, `npm test`, `npm run migrate` and `npm run dev:stack`.
+# Entry point behind `npm start`, `npm test`, `npm run migrate`, `npm run dev:stack` and `npm run bench`.
 # Bootstraps Node 24, pnpm and dependencies first (scripts/bootstrap.sh), then runs the command.
 set -euo pipefail
 PYLON_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,6 +30,16 @@ case "$cmd" in
     source .pylon/infra/env.sh
     node packages/pylon/src/main.ts stack "$@" || true
     ;;
+  bench)
+    started="$(bash scripts/infra.sh ensure)"
+    stop_infra() { [ -n "$started" ] && bash scripts/infra.sh down $started || true; }
+    trap stop_infra EXIT
+    # shellcheck disable=SC1091
+    source .pylon/infra/env.sh
+    # Every socket is a file descriptor in the load generator and in the gateway (which inherits this).
+    ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+    node scripts/bench/run.ts "$@"
+    ;;
   test)
     step "lint (eslint)"
     eslint --max-warnings 0 .
@@ -52,5 +62,5 @@ case "$cmd" in
     vitest run "$@"
     ;;
   *)
-    echo "usage: scripts/pylon.sh start|test|migrate|dev-stack" >&2; exit 2 ;;
+    echo "usage: scripts/pylon.sh start|test|migrate|dev-stack|bench" >&2; exit 2 ;;
 esac

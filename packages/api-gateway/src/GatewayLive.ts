@@ -2,7 +2,8 @@
  * The API gateway's Layer graph. `GatewayApp` needs a SQL client, a RateLimiter and server
  * config; the two topologies provide them differently (see `pylon dev` and `pylon gateway`).
  */
-import { Effect, Layer } from "effect"
+import { postgresReady } from "@pylon/platform/ReadinessChecks"
+import { Layer } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 import { Draining } from "@pylon/platform/Draining"
 import { healthRoutes, serve } from "@pylon/platform/HttpServerLive"
@@ -16,11 +17,13 @@ import { PgRefreshTokenRepository } from "./auth/RefreshTokenRepository.ts"
 import { PgUserRepository } from "./auth/UserRepository.ts"
 import { AuthRoutes } from "./http/AuthHttp.ts"
 import { MessagesRoutes } from "./http/MessagesHttp.ts"
+import { NotificationsRoutes } from "./http/NotificationsHttp.ts"
 import { TrustedProxySettings } from "./http/RateLimitGuard.ts"
 import { RoomsRoutes } from "./http/RoomsHttp.ts"
 import { MembershipEventsLive } from "./ws/MembershipEventsLive.ts"
 import { PresenceFanoutLive, PresenceLeases } from "./ws/PresenceFanout.ts"
 import { RoomFanout } from "./ws/RoomFanout.ts"
+import { UserSockets } from "./ws/UserChannelFanout.ts"
 import { WsEndpointLive } from "./ws/WsEndpoint.ts"
 import { WsSettings } from "./ws/WsSettings.ts"
 
@@ -35,21 +38,15 @@ export const AuthLive = AuthService.layer.pipe(
 export const WebSocketLive = Layer.mergeAll(WsEndpointLive, MembershipEventsLive, PresenceFanoutLive).pipe(
   Layer.provide(PresenceLeases.layer),
   Layer.provide(RoomFanout.layer),
+  Layer.provide(UserSockets.layer),
   Layer.provide(WsSettings.layer)
 )
 
-const databaseReady = {
-  name: "postgres",
-  check: Effect.gen(function*() {
-    const sql = yield* SqlClient
-    yield* sql`SELECT 1`
-  })
-}
 
 /** Extra readiness checks (e.g. Redis in the microservice topology) are passed in by the caller. */
 export const gatewayApp = <R = never>(extraChecks: ReadonlyArray<ReadinessCheck<R>> = []) => {
-  const checks: ReadonlyArray<ReadinessCheck<SqlClient | R>> = [databaseReady, ...extraChecks]
-  return serve(Layer.mergeAll(AuthRoutes, RoomsRoutes, MessagesRoutes, healthRoutes(SERVICE_NAME, checks))).pipe(
+  const checks: ReadonlyArray<ReadinessCheck<SqlClient | R>> = [postgresReady, ...extraChecks]
+  return serve(Layer.mergeAll(AuthRoutes, RoomsRoutes, MessagesRoutes, NotificationsRoutes, healthRoutes(SERVICE_NAME, checks))).pipe(
     Layer.provide(WebSocketLive),
     Layer.provide([AuthLive, TrustedProxySettings.layer, RateLimitConfig.layer, Draining.layer])
   )

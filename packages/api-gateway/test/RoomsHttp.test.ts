@@ -26,7 +26,7 @@ import { RoomHandlersLive, RoomServiceLive } from "../../room-service/src/index.
 import { ChatClient, RoomsClient } from "../src/clients/ServiceClients.ts"
 import { gatewayApp } from "../src/GatewayLive.ts"
 import { decodeEnvelope } from "../src/ws/BusEnvelope.ts"
-import { presenceInProcess } from "./support/ServiceClientsInProcess.ts"
+import { notificationsInProcess, presenceInProcess } from "./support/ServiceClientsInProcess.ts"
 import { Gateway } from "./support/GatewayHarness.ts"
 import type { HttpResult } from "./support/Http.ts"
 import { expectError, expectOk, get, http, newUser, post, RFC3339_MS_UTC } from "./support/Http.ts"
@@ -105,6 +105,7 @@ const roomsGateway = <E, R>(rooms: Layer.Layer<RoomsClient, E, R>) => {
       rooms,
       chat,
       presenceInProcess,
+      notificationsInProcess,
       RedisRateLimiter.layerWith({ keyPrefix, onUnavailable: "fail" }),
       ServerConfig.make({ port: 0, host: "127.0.0.1", env: "test", corsOrigins: [] })
     ]),

@@ -4,8 +4,8 @@
  * and `/metrics` (needs `SqlClient` and `ServerConfig`). Embedded mode skips the server and
  * answers `ChatClient` in-process from `ChatHandlersLive` + `ChatServiceLive`.
  */
-import { Effect, Layer } from "effect"
-import { SqlClient } from "effect/sql/SqlClient"
+import { postgresReady } from "@pylon/platform/ReadinessChecks"
+import { Layer } from "effect"
 import { ChatRpcs } from "@pylon/contracts/ChatRpcs"
 import { OutboxRelayLive } from "./outbox/index.ts"
 import { Draining } from "@pylon/platform/Draining"
@@ -19,15 +19,8 @@ export const SERVICE_NAME = "chat-service"
 
 export const ChatServiceLive = ChatService.layer.pipe(Layer.provide(PgMessageRepository))
 
-const databaseReady = {
-  name: "postgres",
-  check: Effect.gen(function*() {
-    const sql = yield* SqlClient
-    yield* sql`SELECT 1`
-  })
-}
 
-const routes = Layer.mergeAll(rpcRoutes(ChatRpcs), healthRoutes(SERVICE_NAME, [databaseReady])).pipe(
+const routes = Layer.mergeAll(rpcRoutes(ChatRpcs), healthRoutes(SERVICE_NAME, [postgresReady])).pipe(
   Layer.provide(ChatHandlersLive),
   Layer.provide(ChatServiceLive)
 )

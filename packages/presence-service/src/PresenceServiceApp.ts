@@ -5,11 +5,11 @@
  * `presenceServiceApp` is the process: Redis adapters, `PresenceRpcs` at `/rpc`, `/health`,
  * `/ready` (PostgreSQL and Redis) and `/metrics` on the configured port.
  */
-import { Effect, Layer } from "effect"
+import { postgresReady, redisReady } from "@pylon/platform/ReadinessChecks"
+import { Layer } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 import { PresenceRpcs } from "@pylon/contracts/PresenceRpcs"
 import { healthRoutes, serve } from "@pylon/platform/HttpServerLive"
-import type { ReadinessCheck } from "@pylon/platform/HttpServerLive"
 import { rpcRoutes } from "@pylon/platform/InternalRpc"
 import { RedisClient } from "@pylon/platform/Redis"
 import * as RedisRoomBus from "@pylon/platform/RedisRoomBus"
@@ -33,25 +33,11 @@ export const PresenceLive = Layer.mergeAll(PresenceHandlersLive, PresenceSweeper
   Layer.provideMerge(PresenceServiceLive)
 )
 
-const databaseReady: ReadinessCheck<SqlClient> = {
-  name: "postgres",
-  check: Effect.gen(function*() {
-    const sql = yield* SqlClient
-    yield* sql`SELECT 1`
-  })
-}
 
-const redisReady: ReadinessCheck<RedisClient> = {
-  name: "redis",
-  check: Effect.gen(function*() {
-    const redis = yield* RedisClient
-    yield* redis.use("ping", (client) => client.ping())
-  })
-}
 
 /** The presence-service process; needs `ServerConfig`, `Draining`, a `SqlClient` and a `RedisClient`. */
 export const presenceServiceApp = serve(
-  Layer.mergeAll(rpcRoutes(PresenceRpcs), healthRoutes<SqlClient | RedisClient>(SERVICE_NAME, [databaseReady, redisReady]))
+  Layer.mergeAll(rpcRoutes(PresenceRpcs), healthRoutes<SqlClient | RedisClient>(SERVICE_NAME, [postgresReady, redisReady]))
 ).pipe(
   Layer.provide(PresenceLive),
   Layer.provide([RedisPresenceStore.layer, RedisRoomBus.layer])

@@ -3,13 +3,23 @@
  * PGlite (data in PYLON_DATA_DIR, default ./.pylon/data/pglite) served over the Postgres wire
  * protocol, migrations applied on start; in-memory twins for rate limits, the room bus, presence
  * and the event bus; every service's Layer graph in process, reached through in-process RPC.
+ * One `MemoryEventBus` instance carries `message-events` from the outbox relay to the
+ * notification consumer (the same consumer code as `pylon notification`, on the in-memory bus).
  */
 import { Effect, Layer } from "effect"
-import { ChatClient, PresenceClient, RoomsClient } from "@pylon/api-gateway/clients/ServiceClients"
+import { ChatClient, NotificationsClient, PresenceClient, RoomsClient } from "@pylon/api-gateway/clients/ServiceClients"
 import { gatewayApp } from "@pylon/api-gateway/GatewayLive"
 import { ChatHandlersLive, ChatServiceLive, OutboxRelayLive } from "@pylon/chat-service"
+import { NotificationRpcs } from "@pylon/contracts/NotificationRpcs"
 import { PresenceRpcs } from "@pylon/contracts/PresenceRpcs"
 import { MemoryEventBus } from "@pylon/platform/MemoryEventBus"
+import {
+  MemoryEventConsumer,
+  NotificationConfig,
+  NotificationConsumerLive,
+  NotificationHandlersLive,
+  NotificationServiceLive
+} from "@pylon/notification-service"
 import { MemoryPresenceStore, PresenceLive } from "@pylon/presence-service"
 import { ChatRpcs } from "@pylon/contracts/ChatRpcs"
 import { RoomRpcs } from "@pylon/contracts/RoomRpcs"
@@ -50,12 +60,27 @@ const PresenceInProcess = inProcessClientLayer(PresenceClient, PresenceRpcs).pip
   Layer.provide(MemoryPresenceStore.layer)
 )
 
-/** The outbox relay publishing `message-events` to the in-memory event bus. */
-const Relay = OutboxRelayLive.pipe(Layer.provide(MemoryEventBus.layer))
+/** The notification service answering the gateway in process, on the same database and room bus. */
+const NotificationsInProcess = inProcessClientLayer(NotificationsClient, NotificationRpcs).pipe(
+  Layer.provide(NotificationHandlersLive),
+  Layer.provide(NotificationServiceLive)
+)
 
-export const devLayer = Layer.mergeAll(announce, Relay).pipe(
+/**
+ * `message-events` in memory: the outbox relay publishes to the bus, the notification consumer
+ * (settings from NOTIFICATION_*) reads it, and its DLQ goes to the same bus. Both are given the
+ * SAME bus instance, provided once below them.
+ */
+const EventFlow = Layer.mergeAll(
+  OutboxRelayLive,
+  NotificationConsumerLive.pipe(
+    Layer.provide([NotificationServiceLive, NotificationConfig.layer, MemoryEventConsumer.layer])
+  )
+).pipe(Layer.provide(MemoryEventBus.layer))
+
+export const devLayer = Layer.mergeAll(announce, EventFlow).pipe(
   Layer.provideMerge(gatewayApp()),
-  Layer.provide([RoomsInProcess, ChatInProcess, PresenceInProcess]),
+  Layer.provide([RoomsInProcess, ChatInProcess, PresenceInProcess, NotificationsInProcess]),
   Layer.provide([MemoryRateLimiter.layer, MemoryRoomBus.layer, ServerConfig.fromEnv()]),
   Layer.provideMerge(Database)
 )

@@ -1,14 +1,17 @@
 /**
  * Each service as its own process on the real infrastructure (microservice topology).
  */
+import { redisReady } from "@pylon/platform/ReadinessChecks"
 import { Config, Effect, Layer } from "effect"
-import { ChatClient, PresenceClient, RoomsClient } from "@pylon/api-gateway/clients/ServiceClients"
+import { ChatClient, NotificationsClient, PresenceClient, RoomsClient } from "@pylon/api-gateway/clients/ServiceClients"
 import { gatewayApp } from "@pylon/api-gateway/GatewayLive"
 import { ChatRpcs } from "@pylon/contracts/ChatRpcs"
+import { NotificationRpcs } from "@pylon/contracts/NotificationRpcs"
 import { PresenceRpcs } from "@pylon/contracts/PresenceRpcs"
 import { RoomRpcs } from "@pylon/contracts/RoomRpcs"
 import { KafkaClient, KafkaProducer } from "@pylon/platform/Kafka"
 import * as KafkaEventPublisher from "@pylon/platform/KafkaEventPublisher"
+import { KafkaNotificationConsumer, NotificationConfig, notificationServiceApp } from "@pylon/notification-service"
 import { presenceServiceApp } from "@pylon/presence-service"
 import { DatabaseLive } from "@pylon/platform/Database"
 import { rpcClientLayer } from "@pylon/platform/InternalRpc"
@@ -20,13 +23,6 @@ import { Draining } from "@pylon/platform/Draining"
 import { chatServiceApp } from "@pylon/chat-service"
 import { roomServiceApp } from "@pylon/room-service"
 
-const redisReady = {
-  name: "redis",
-  check: Effect.gen(function*() {
-    const redis = yield* RedisClient
-    yield* redis.use("ping", (client) => client.ping())
-  })
-}
 
 /** `ROOM_SERVICE_URL` (default http://127.0.0.1:9003): where the room service's `/rpc` lives. */
 const RoomsRemote = Layer.unwrap(Effect.gen(function*() {
@@ -46,8 +42,14 @@ const PresenceRemote = Layer.unwrap(Effect.gen(function*() {
   return rpcClientLayer(PresenceClient, PresenceRpcs, url)
 }))
 
+/** `NOTIFICATION_SERVICE_URL` (default http://127.0.0.1:9004): where the notification service's `/rpc` lives. */
+const NotificationsRemote = Layer.unwrap(Effect.gen(function*() {
+  const url = yield* Config.String("NOTIFICATION_SERVICE_URL").pipe(Config.withDefault("http://127.0.0.1:9004"))
+  return rpcClientLayer(NotificationsClient, NotificationRpcs, url)
+}))
+
 export const gatewayLayer = gatewayApp([redisReady]).pipe(
-  Layer.provide([RoomsRemote, ChatRemote, PresenceRemote]),
+  Layer.provide([RoomsRemote, ChatRemote, PresenceRemote, NotificationsRemote]),
   Layer.provide([RedisRateLimiter.layer, RedisRoomBus.layer, ServerConfig.fromEnv()]),
   Layer.provide(RedisClient.layer),
   Layer.provide(DatabaseLive)
@@ -71,5 +73,23 @@ export const chatLayer = chatServiceApp.pipe(
 export const presenceLayer = presenceServiceApp.pipe(
   Layer.provide([Draining.layer, ServerConfig.fromEnv({ defaultPort: 9002 })]),
   Layer.provide(RedisClient.layer),
+  Layer.provide(DatabaseLive)
+)
+
+/**
+ * `pylon notification`: the notification service on `APP_PORT` (default 9004). Its consumer reads
+ * `NOTIFICATION_TOPIC` (default message-events) from Kafka, dead-letters to Kafka, and announces
+ * notifications on the Redis room bus.
+ */
+export const notificationLayer = notificationServiceApp([redisReady]).pipe(
+  Layer.provide([
+    Draining.layer,
+    ServerConfig.fromEnv({ defaultPort: 9004 }),
+    KafkaEventPublisher.layer,
+    KafkaNotificationConsumer,
+    RedisRoomBus.layer
+  ]),
+  Layer.provide([KafkaProducer.layer, NotificationConfig.layer]),
+  Layer.provide([KafkaClient.layer("notification-service"), RedisClient.layer]),
   Layer.provide(DatabaseLive)
 )

@@ -1,7 +1,7 @@
 /**
  * `npm run dev:stack`: the microservice topology on the real infrastructure — migrations, then
- * room, chat and presence services and two API gateways (8080 and 8081), each its own process
- * with a log prefix. Interrupting (Ctrl-C / SIGTERM) stops every process it started.
+ * room, chat, presence and notification services and two API gateways (8080 and 8081), each its
+ * own process with a log prefix. Interrupting (Ctrl-C / SIGTERM) stops every process it started.
  */
 import { Config, Effect } from "effect"
 import { DatabaseLive } from "@pylon/platform/Database"
@@ -13,15 +13,18 @@ export interface StackPorts {
   readonly chat: number
   readonly presence: number
   readonly room: number
+  /** The notification service; not started when absent. */
+  readonly notification?: number
   readonly gateways: ReadonlyArray<number>
 }
 
-export const DEFAULT_PORTS: StackPorts = { chat: 9001, presence: 9002, room: 9003, gateways: [8080, 8081] }
+export const DEFAULT_PORTS: StackPorts = { chat: 9001, presence: 9002, room: 9003, notification: 9004, gateways: [8080, 8081] }
 
 export const serviceUrls = (ports: StackPorts): Record<string, string> => ({
   CHAT_SERVICE_URL: `http://127.0.0.1:${ports.chat}`,
   PRESENCE_SERVICE_URL: `http://127.0.0.1:${ports.presence}`,
-  ROOM_SERVICE_URL: `http://127.0.0.1:${ports.room}`
+  ROOM_SERVICE_URL: `http://127.0.0.1:${ports.room}`,
+  ...(ports.notification === undefined ? {} : { NOTIFICATION_SERVICE_URL: `http://127.0.0.1:${ports.notification}` })
 })
 
 /** Starts the services, then the gateways; everything stops when the surrounding scope closes. */
@@ -31,7 +34,10 @@ export const startStack = (ports: StackPorts, env: Readonly<Record<string, strin
     const backends: ReadonlyArray<ServiceSpec> = [
       { name: "room", command: "room", port: ports.room, env: shared },
       { name: "chat", command: "chat", port: ports.chat, env: shared },
-      { name: "presence", command: "presence", port: ports.presence, env: shared }
+      { name: "presence", command: "presence", port: ports.presence, env: shared },
+      ...(ports.notification === undefined
+        ? []
+        : [{ name: "notification", command: "notification", port: ports.notification, env: shared }])
     ]
     const services = yield* Effect.forEach(backends, (spec) => startService(spec, options), { concurrency: "unbounded" })
     const gateways = yield* Effect.forEach(

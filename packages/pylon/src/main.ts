@@ -4,7 +4,7 @@
  *   pylon migrate    apply pending migrations to DATABASE_URL
  *   pylon stack      the microservice topology as child processes (npm run dev:stack)
  *   pylon gateway    the API gateway alone, on real PostgreSQL and Redis
- *   pylon room|chat|presence  one backend service alone (RPC at /rpc)
+ *   pylon room|chat|presence|notification  one backend service alone (RPC at /rpc)
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer, Schema } from "effect"
@@ -12,10 +12,10 @@ import { runMigrations } from "@pylon/platform/Migrations"
 import { DatabaseLive } from "@pylon/platform/Database"
 import { ObservabilityLive } from "@pylon/platform/Observability"
 import { devLayer } from "./DevMode.ts"
-import { chatLayer, gatewayLayer, presenceLayer, roomLayer } from "./ServiceModes.ts"
+import { chatLayer, gatewayLayer, notificationLayer, presenceLayer, roomLayer } from "./ServiceModes.ts"
 import { devStack } from "./Stack.ts"
 
-const usage = "usage: pylon <dev|migrate|stack|gateway|room|chat|presence>"
+const usage = "usage: pylon <dev|migrate|stack|gateway|room|chat|presence|notification>"
 
 class UsageError extends Schema.TaggedError<UsageError>()("UsageError", { message: Schema.String }) {}
 
@@ -37,6 +37,8 @@ const program = ((): Effect.Effect<void, unknown> => {
       return launch(chatLayer, "chat-service")
     case "presence":
       return launch(presenceLayer, "presence-service")
+    case "notification":
+      return launch(notificationLayer, "notification-service")
     case "stack":
       return devStack
     case "migrate":

@@ -3,8 +3,8 @@
  * and the process that serves it (`roomServiceApp`: `RoomRpcs` at `/rpc` plus `/health`,
  * `/ready`, `/metrics` on the configured port).
  */
-import { Effect, Layer } from "effect"
-import { SqlClient } from "effect/sql/SqlClient"
+import { postgresReady } from "@pylon/platform/ReadinessChecks"
+import { Layer } from "effect"
 import { RoomRpcs } from "@pylon/contracts/RoomRpcs"
 import { healthRoutes, serve } from "@pylon/platform/HttpServerLive"
 import { rpcRoutes } from "@pylon/platform/InternalRpc"
@@ -17,16 +17,9 @@ export const SERVICE_NAME = "room-service"
 /** `RoomService` on PostgreSQL; needs a `SqlClient`. */
 export const RoomServiceLive = RoomService.layer.pipe(Layer.provide(PgRoomRepository))
 
-const databaseReady = {
-  name: "postgres",
-  check: Effect.gen(function*() {
-    const sql = yield* SqlClient
-    yield* sql`SELECT 1`
-  })
-}
 
 /** The room-service process; needs `ServerConfig`, `Draining` and a `SqlClient`. */
-export const roomServiceApp = serve(Layer.mergeAll(rpcRoutes(RoomRpcs), healthRoutes(SERVICE_NAME, [databaseReady]))).pipe(
+export const roomServiceApp = serve(Layer.mergeAll(rpcRoutes(RoomRpcs), healthRoutes(SERVICE_NAME, [postgresReady]))).pipe(
   Layer.provide(RoomHandlersLive),
   Layer.provide(RoomServiceLive)
 )

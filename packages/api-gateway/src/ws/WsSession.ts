@@ -19,6 +19,7 @@ import { FrameBudget } from "./FrameBudget.ts"
 import { PresenceLeases } from "./PresenceFanout.ts"
 import { RoomFanout } from "./RoomFanout.ts"
 import type { LocalSubscriber } from "./RoomFanout.ts"
+import { UserSockets } from "./UserChannelFanout.ts"
 import { WsSettings } from "./WsSettings.ts"
 
 export const CLOSE_GOING_AWAY = 1001
@@ -67,6 +68,7 @@ const session = Effect.fnUntraced(function*(ws: WebSocket, claims: AccessTokenCl
   const chat = yield* ChatClient
   const limits = yield* RateLimitConfig
   const leases = yield* PresenceLeases
+  const userSockets = yield* UserSockets
   const connectionId = yield* newId
   const userId = claims.sub
   const user = { id: claims.sub, username: claims.username }
@@ -95,6 +97,8 @@ const session = Effect.fnUntraced(function*(ws: WebSocket, claims: AccessTokenCl
     slowConsumer = true
     close(CLOSE_SLOW_CONSUMER, "slow consumer")
   }
+  /** Replay waits for room in the queue instead of overflowing it; live traffic buffers meanwhile. */
+  const enqueueWaiting = (json: string) => Queue.offer(outbound, json).pipe(Effect.asVoid)
   const sendFrame = (frame: ServerFrame) => enqueue(encodeServerFrame(frame))
   const sendError = (code: WsErrorCode, message: string, ref?: ClientMsgId) => sendFrame(errorFrame(code, message, ref))
   const sendFailure = (error: HandlerError, ref?: ClientMsgId) =>
@@ -203,7 +207,7 @@ const session = Effect.fnUntraced(function*(ws: WebSocket, claims: AccessTokenCl
         for (const message of page.messages) {
           if (message.seq > room.cursor) {
             room.cursor = message.seq
-            enqueue(encodeServerFrame(messageFrame(message)))
+            yield* enqueueWaiting(encodeServerFrame(messageFrame(message)))
           }
         }
         more = page.has_more && page.messages.length > 0
@@ -211,7 +215,7 @@ const session = Effect.fnUntraced(function*(ws: WebSocket, claims: AccessTokenCl
       for (const item of room.pending.sort((a, b) => a.seq - b.seq)) {
         if (item.seq > room.cursor) {
           room.cursor = item.seq
-          enqueue(item.json)
+          yield* enqueueWaiting(item.json)
         }
       }
       room.pending = []
@@ -302,6 +306,8 @@ const session = Effect.fnUntraced(function*(ws: WebSocket, claims: AccessTokenCl
 
   yield* Metric.modify(openConnections, 1)
   yield* leases.hold(userId, connectionId)
+  // Frames for this user (notifications), from whichever service published them.
+  yield* userSockets.add(userId, enqueue)
   const fibers = yield* Effect.all([writer, reader, keepalive, expiry].map((task) => Effect.forkChild(task)))
   yield* Deferred.await(done).pipe(
     Effect.ensuring(Effect.gen(function*() {

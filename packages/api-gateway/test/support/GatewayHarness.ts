@@ -19,7 +19,7 @@ import * as RedisRoomBus from "@pylon/platform/RedisRoomBus"
 import { ServerConfig } from "@pylon/platform/ServerConfig"
 import { gatewayApp } from "../../src/GatewayLive.ts"
 import { TestDatabase } from "../../../platform/test/support/TestDatabase.ts"
-import { chatInProcess, presenceInProcess, roomsInProcess } from "./ServiceClientsInProcess.ts"
+import { chatInProcess, notificationsInProcess, presenceInProcess, roomsInProcess } from "./ServiceClientsInProcess.ts"
 
 export interface GatewayOptions {
   /** Per-minute budgets; buckets not named get 1000 so ordinary tests never hit them. */
@@ -81,7 +81,7 @@ export const gatewayLayer = (options: GatewayOptions = {}) => {
       RedisRoomBus.layer,
       ServerConfig.make({ port: 0, host: "127.0.0.1", env: "test", corsOrigins: [] })
     ]),
-    Layer.provide([roomsInProcess, chatInProcess, presenceInProcess]),
+    Layer.provide([roomsInProcess, chatInProcess, presenceInProcess, notificationsInProcess]),
     Layer.provide(RedisRoomBus.layer),
     Layer.provideMerge(RedisClient.layer),
     Layer.provideMerge(TestDatabase),

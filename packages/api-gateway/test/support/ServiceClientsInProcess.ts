@@ -1,15 +1,18 @@
 /**
- * The backend services answering the gateway in process, as in `pylon dev`: room and chat on the
- * test database, presence on an in-memory store (its Redis store has its own contract tests).
+ * The backend services answering the gateway in process, as in `pylon dev`: room, chat and
+ * notifications on the test database, presence on an in-memory store (its Redis store has its
+ * own contract tests).
  * They need SqlClient and RoomBus from the caller.
  */
 import { Layer } from "effect"
 import { ChatRpcs } from "@pylon/contracts/ChatRpcs"
+import { NotificationRpcs } from "@pylon/contracts/NotificationRpcs"
 import { PresenceRpcs } from "@pylon/contracts/PresenceRpcs"
 import { RoomRpcs } from "@pylon/contracts/RoomRpcs"
 import { inProcessClientLayer } from "@pylon/platform/InternalRpc"
-import { ChatClient, PresenceClient, RoomsClient } from "../../src/clients/ServiceClients.ts"
+import { ChatClient, NotificationsClient, PresenceClient, RoomsClient } from "../../src/clients/ServiceClients.ts"
 import { ChatHandlersLive, ChatServiceLive } from "../../../chat-service/src/index.ts"
+import { NotificationHandlersLive, NotificationServiceLive } from "../../../notification-service/src/index.ts"
 import { MemoryPresenceStore, PresenceLive } from "../../../presence-service/src/index.ts"
 import { RoomHandlersLive, RoomServiceLive } from "../../../room-service/src/index.ts"
 
@@ -26,4 +29,10 @@ export const chatInProcess = inProcessClientLayer(ChatClient, ChatRpcs).pipe(
 export const presenceInProcess = inProcessClientLayer(PresenceClient, PresenceRpcs).pipe(
   Layer.provide(PresenceLive),
   Layer.provide(MemoryPresenceStore.layer)
+)
+
+/** The notification service's RPCs in process (its consumer is not started here). */
+export const notificationsInProcess = inProcessClientLayer(NotificationsClient, NotificationRpcs).pipe(
+  Layer.provide(NotificationHandlersLive),
+  Layer.provide(NotificationServiceLive)
 )

@@ -1,0 +1,57 @@
+/**
+ * Notification routes of API.md §5a: the caller's list (`GET /api/v1/notifications?limit=&cursor=
+ * &unread_only=`, newest first, keyset cursor, `limit` default 20 and clamped to 100), marking one
+ * read (`POST /api/v1/notifications/{id}/read`, only the caller's own: anyone else's is 404) and
+ * marking all read (`POST /api/v1/notifications/read-all`). Each authenticates the caller,
+ * decodes input with the contract Schemas and asks the notification service through
+ * `NotificationsClient`; responses are the contract's encoded JSON.
+ */
+import { Effect, Layer, Schema } from "effect"
+import type { HttpServerResponse } from "effect/http"
+import { NotificationId } from "@pylon/contracts/Ids"
+import { NotificationsQuery, NotificationsResponse, ReadAllResult, ReadResult } from "@pylon/contracts/Notifications"
+import { respondOk } from "@pylon/platform/HttpEnvelope"
+import { decodePathParam, decodeQuery } from "@pylon/platform/HttpRequestDecoding"
+import { resource } from "@pylon/platform/HttpServerLive"
+import { NotificationsClient } from "../clients/ServiceClients.ts"
+import { requireAuth } from "./AuthHttp.ts"
+import { failWithRpcError } from "./HttpErrors.ts"
+
+/** 200 with `value` encoded by `schema`; a value that does not encode is a bug. */
+const respondWith = <S extends Schema.Top & { readonly EncodingServices: never }>(
+  schema: S,
+  value: S["Type"]
+): Effect.Effect<HttpServerResponse.HttpServerResponse> =>
+  Schema.encodeEffect(schema)(value).pipe(
+    Effect.orDie,
+    Effect.map((data) => respondOk(data))
+  )
+
+export const NotificationsRoutes = Layer.mergeAll(
+  resource("/api/v1/notifications", {
+    GET: Effect.gen(function*() {
+      const claims = yield* requireAuth
+      const query = yield* decodeQuery(NotificationsQuery)
+      const notifications = yield* NotificationsClient
+      const page = yield* notifications.GetNotifications({ user_id: claims.sub, ...query }).pipe(failWithRpcError)
+      return yield* respondWith(NotificationsResponse, page)
+    })
+  }),
+  resource("/api/v1/notifications/read-all", {
+    POST: Effect.gen(function*() {
+      const claims = yield* requireAuth
+      const notifications = yield* NotificationsClient
+      const result = yield* notifications.MarkAllRead({ user_id: claims.sub }).pipe(failWithRpcError)
+      return yield* respondWith(ReadAllResult, result)
+    })
+  }),
+  resource("/api/v1/notifications/:id/read", {
+    POST: Effect.gen(function*() {
+      const claims = yield* requireAuth
+      const id = yield* decodePathParam("id", NotificationId)
+      const notifications = yield* NotificationsClient
+      yield* notifications.MarkAsRead({ user_id: claims.sub, notification_id: id }).pipe(failWithRpcError)
+      return yield* respondWith(ReadResult, { read: true })
+    })
+  })
+)

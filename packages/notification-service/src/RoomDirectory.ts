@@ -1,0 +1,67 @@
+/**
+ * Rooms and the members a message may notify (type, name, member ids and usernames), read
+ * straight from PostgreSQL (`rooms`, `room_members`, `users`): the service shares the room
+ * service's database and needs nothing else from it. For a `channel` only the members whose
+ * username is among the message's mentions are read (through the unique index on
+ * `lower(username)`), so a message in a large channel costs what its mentions cost, not what
+ * the channel's size costs.
+ */
+import { Context, Effect, Layer, Option, Schema } from "effect"
+import { SqlClient } from "effect/sql/SqlClient"
+import type { SqlError } from "effect/sql/SqlError"
+import type { Unavailable } from "@pylon/contracts/Errors"
+import type { RoomId } from "@pylon/contracts/Ids"
+import { UserId } from "@pylon/contracts/Ids"
+import { RoomType } from "@pylon/contracts/Rooms"
+import { sqlFailureToUnavailable } from "@pylon/platform/SqlFailures"
+import type { RoomSnapshot } from "./NotificationRules.ts"
+
+const RoomRow = Schema.Struct({ name: Schema.String, type: RoomType })
+const MemberRow = Schema.Struct({ user_id: UserId, username: Schema.String })
+
+export class RoomDirectory extends Context.Service<RoomDirectory, {
+  /**
+   * The room with the members a message mentioning `mentions` (lower-case usernames) may
+   * notify: every member (oldest first) for `direct` and `group`, only the mentioned ones for a
+   * `channel`. `None` when the room does not exist.
+   */
+  readonly room: (
+    roomId: RoomId,
+    mentions: ReadonlySet<string>
+  ) => Effect.Effect<Option.Option<RoomSnapshot>, Unavailable>
+}>()("pylon/notification/RoomDirectory") {
+  static readonly layer = Layer.effect(
+    RoomDirectory,
+    Effect.gen(function*() {
+      const sql = yield* SqlClient
+
+      // Rows come from our own schema, so a row that does not decode is a bug (a defect).
+      const decodeAll = <S extends Schema.Codec<unknown, unknown>>(schema: S) => {
+        const decode = Schema.decodeUnknownEffect(Schema.Array(schema))
+        return (effect: Effect.Effect<ReadonlyArray<unknown>, SqlError>) =>
+          effect.pipe(Effect.flatMap((rows) => Effect.orDie(decode(rows))), sqlFailureToUnavailable)
+      }
+      const roomRows = decodeAll(RoomRow)
+      const memberRows = decodeAll(MemberRow)
+
+      const room = Effect.fn("RoomDirectory.room")(function*(roomId: RoomId, mentions: ReadonlySet<string>) {
+        const [found] = yield* roomRows(sql`SELECT name, type FROM rooms WHERE id = ${roomId}`)
+        if (found === undefined) return Option.none()
+        const snapshot = (members: ReadonlyArray<typeof MemberRow.Type>): Option.Option<RoomSnapshot> =>
+          Option.some({ id: roomId, name: found.name, type: found.type, members })
+        if (found.type !== "channel") {
+          return snapshot(yield* memberRows(sql`
+            SELECT m.user_id, u.username FROM room_members m JOIN users u ON u.id = m.user_id
+            WHERE m.room_id = ${roomId}
+            ORDER BY m.joined_at, m.user_id`))
+        }
+        if (mentions.size === 0) return snapshot([])
+        return snapshot(yield* memberRows(sql`
+          SELECT m.user_id, u.username FROM users u JOIN room_members m ON m.user_id = u.id AND m.room_id = ${roomId}
+          WHERE lower(u.username) IN ${sql.in([...mentions])}
+          ORDER BY m.joined_at, m.user_id`))
+      })
+      return RoomDirectory.of({ room })
+    })
+  )
+}

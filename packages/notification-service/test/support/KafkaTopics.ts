@@ -1,0 +1,90 @@
+/**
+ * The real Kafka broker for integration tests: `KAFKA_BROKERS` (required: the tests fail loudly
+ * without it), fresh topics per test file, and reading a topic back from the beginning with a
+ * throwaway consumer group (used for the dead-letter topic).
+ */
+import { randomUUID } from "node:crypto"
+import { Duration, Effect } from "effect"
+import type { Admin, IHeaders, Kafka } from "kafkajs"
+
+export const kafkaBrokers = (): Array<string> => {
+  const value = process.env["KAFKA_BROKERS"]
+  if (value === undefined || value.trim() === "") {
+    throw new Error(
+      "KAFKA_BROKERS is not set: these tests need the real broker (bash scripts/infra.sh up kafka; " +
+        "set -a; source .pylon/infra/env.sh; set +a)"
+    )
+  }
+  return value.split(",").map((broker) => broker.trim()).filter((broker) => broker.length > 0)
+}
+
+/** Creates a topic only this test file uses; deleted when the scope closes. */
+export const freshTopic = (admin: Admin, label: string, partitions = 1) =>
+  Effect.acquireRelease(
+    Effect.promise(async () => {
+      const topic = `pylon-test-notif-${label}-${randomUUID().slice(0, 12)}`
+      await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }] })
+      return topic
+    }),
+    (topic) => Effect.promise(() => admin.deleteTopics({ topics: [topic] }).catch(() => undefined))
+  )
+
+export interface TopicRecord {
+  readonly partition: number
+  readonly offset: string
+  readonly key: string
+  readonly value: string
+  readonly headers: Readonly<Record<string, string>>
+}
+
+const headerText = (headers: IHeaders | undefined): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    const first = Array.isArray(value) ? value[0] : value
+    if (first !== undefined) out[name] = first.toString()
+  }
+  return out
+}
+
+/**
+ * Reads `topic` from the beginning in a new group until `count` records arrived (or 20 s
+ * passed), then `linger` longer so extras show up.
+ */
+export const readTopic = (kafka: Kafka, topic: string, count: number, linger: Duration.Input = "500 millis") =>
+  Effect.scoped(Effect.gen(function*() {
+    const received: Array<TopicRecord> = []
+    const consumer = yield* Effect.acquireRelease(
+      Effect.promise(async () => {
+        const consumer = kafka.consumer({
+          groupId: `pylon-test-reader-${randomUUID()}`,
+          sessionTimeout: 6_000,
+          heartbeatInterval: 500,
+          maxWaitTimeInMs: 100
+        })
+        await consumer.connect()
+        return consumer
+      }),
+      (consumer) => Effect.promise(() => consumer.disconnect())
+    )
+    yield* Effect.promise(async () => {
+      await consumer.subscribe({ topics: [topic], fromBeginning: true })
+      await consumer.run({
+        eachMessage: ({ message, partition }) => {
+          received.push({
+            partition,
+            offset: message.offset,
+            key: message.key?.toString() ?? "",
+            value: message.value?.toString() ?? "",
+            headers: headerText(message.headers)
+          })
+          return Promise.resolve()
+        }
+      })
+    })
+    yield* Effect.sleep("50 millis").pipe(
+      Effect.repeat({ until: () => received.length >= count }),
+      Effect.timeoutOption("20 seconds")
+    )
+    yield* Effect.sleep(linger)
+    return [...received]
+  }))

@@ -1,0 +1,122 @@
+/**
+ * `npm run bench` (`node scripts/bench/run.ts [--flag=value …]`): Pylon's WebSocket benchmark.
+ * Creates a fresh database, starts the microservice stack on the real infrastructure (three
+ * services, two gateways), registers users and creates rooms over REST, then runs
+ *   (a) idle connections held by one gateway and its memory per connection,
+ *   (b) fan-out deliveries per second per gateway core,
+ *   (c) send→ack / send→deliver latency across two gateways at a fixed send rate,
+ * each bounded in time; writes `results/latest.json` (+ a timestamped copy) and prints a
+ * markdown table. Every process it starts and the database are gone when it exits,
+ * also on Ctrl-C. See scripts/bench/README.md.
+ */
+import { randomBytes } from "node:crypto"
+import { Cause, Console, Effect, Runtime } from "effect"
+import type { Scope } from "effect"
+import { readBenchConfig, usage } from "./BenchConfig.ts"
+import type { Phase } from "./BenchConfig.ts"
+import { benchDatabase } from "./BenchDatabase.ts"
+import { renderMarkdown, writeResults } from "./BenchReport.ts"
+import type { BenchResults, PhaseOutcome } from "./BenchReport.ts"
+import { startBenchStack } from "./BenchStack.ts"
+import { runFanoutPhase } from "./FanoutPhase.ts"
+import { runIdlePhase } from "./IdlePhase.ts"
+import { runLatencyPhase } from "./LatencyPhase.ts"
+import { machineInfo, sampleSystemCpu, systemBusyShare } from "./ProcessStats.ts"
+import { registerUsers } from "./PylonRest.ts"
+
+/** Runs one phase in its own scope (its sockets close at its end) within `budgetSeconds`; a failure is recorded, not fatal. */
+const runPhase = <A, E>(
+  phase: Phase,
+  enabled: ReadonlyArray<Phase>,
+  budgetSeconds: number,
+  effect: Effect.Effect<A, E, Scope.Scope>
+): Effect.Effect<PhaseOutcome<A>> => {
+  if (!enabled.includes(phase)) return Effect.succeed(null)
+  return effect.pipe(
+    Effect.scoped,
+    Effect.timeout(`${budgetSeconds} seconds`),
+    Effect.catchCause((cause) => {
+      if (Cause.hasInterruptsOnly(cause)) return Effect.interrupt
+      const phaseError = Cause.pretty(cause).split("\n")[0] ?? "failed"
+      return Effect.logError(`${phase} phase failed`, cause).pipe(Effect.as({ phaseError }))
+    })
+  )
+}
+
+const program = Effect.gen(function*() {
+  const argv = process.argv.slice(2)
+  if (argv.includes("--help") || argv.includes("-h")) return yield* Console.log(usage())
+  const config = yield* readBenchConfig(argv, process.env)
+  const runId = randomBytes(3).toString("hex")
+  const startedAt = new Date()
+  const started = performance.now()
+  const machine = machineInfo()
+  const before = sampleSystemCpu()
+  yield* Effect.sleep("2 seconds")
+  const backgroundBusy = systemBusyShare(before, sampleSystemCpu())
+
+  yield* Effect.logInfo(`bench ${runId}: phases ${config.phases.join(", ")}; creating a database and starting the stack`)
+  const database = yield* benchDatabase
+  const stack = yield* startBenchStack(database, runId, { notifications: config.notifications > 0 })
+  const gateway = stack.gateways[0]
+  if (gateway === undefined) return yield* Effect.die(new Error("the stack has no gateway"))
+  yield* Effect.logInfo(`stack up: gateways ${stack.gateways.map((g) => g.baseUrl).join(", ")} (database ${database.name})`)
+
+  const wanted = config.phases
+  const userCount = Math.max(
+    wanted.includes("idle") ? config.idleUsers : 0,
+    wanted.includes("fanout") ? config.fanoutUsers : 0,
+    wanted.includes("latency") ? config.latencyUsers : 0
+  )
+  const users = yield* registerUsers(gateway.baseUrl, stack.clientAddress, `b${runId}`, userCount)
+  yield* Effect.logInfo(`registered ${users.length} users`)
+
+  const idle = yield* runPhase(
+    "idle",
+    wanted,
+    90 + Math.ceil(config.idleConnections / 100) + config.idleHoldSeconds,
+    runIdlePhase(config, stack, users.slice(0, config.idleUsers))
+  )
+  const fanout = yield* runPhase(
+    "fanout",
+    wanted,
+    120 + config.fanoutWarmupSeconds + config.fanoutSeconds,
+    runFanoutPhase(config, stack, users.slice(0, config.fanoutUsers))
+  )
+  const latency = yield* runPhase(
+    "latency",
+    wanted,
+    90 + config.latencyWarmupSeconds + config.latencySeconds,
+    runLatencyPhase(config, stack, users.slice(0, config.latencyUsers))
+  )
+
+  const results: BenchResults = {
+    runId,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    durationSeconds: (performance.now() - started) / 1000,
+    machine,
+    backgroundBusy,
+    config,
+    idle,
+    fanout,
+    latency
+  }
+  const written = yield* writeResults(results, config.outDir)
+  yield* Console.log(`\n${renderMarkdown(results)}`)
+  yield* Console.log(`results: ${written.join(", ")}`)
+}).pipe(Effect.scoped)
+
+/** Like NodeRuntime.runMain: Ctrl-C / SIGTERM interrupt the program, so every finalizer (processes, database) runs. */
+const runMain = Runtime.makeRunMain(({ fiber, teardown }) => {
+  const onSignal = () => fiber.interruptUnsafe(fiber.id)
+  process.on("SIGINT", onSignal)
+  process.on("SIGTERM", onSignal)
+  fiber.addObserver((exit) => {
+    process.off("SIGINT", onSignal)
+    process.off("SIGTERM", onSignal)
+    teardown(exit, (code) => process.exit(code))
+  })
+})
+
+runMain(program)
