@@ -17,8 +17,9 @@
  * - Consumer lag per partition is the topic's high watermark minus the group's committed offset
  *   (admin `fetchTopicOffsets` / `fetchOffsets`).
  */
+import { headersAsText as headerText } from "@pylon/platform/Kafka"
 import { Array as Arr, Deferred, Duration, Effect, Exit, FiberSet, Layer, Predicate } from "effect"
-import type { Admin, Consumer, EachBatchPayload, IHeaders, KafkaMessage } from "kafkajs"
+import type { Admin, Consumer, EachBatchPayload, KafkaMessage } from "kafkajs"
 import { KafkaClient } from "@pylon/platform/Kafka"
 import { EventConsumer, EventConsumerError } from "./EventConsumer.ts"
 import type { ConsumedEvent, ConsumeOptions } from "./EventConsumer.ts"
@@ -41,14 +42,6 @@ const failure = (op: string, cause: unknown) =>
 
 const attempt = <A>(op: string, f: () => Promise<A>) => Effect.tryPromise({ try: f, catch: (cause) => failure(op, cause) })
 
-const headerText = (headers: IHeaders | undefined): Record<string, string> => {
-  const out: Record<string, string> = {}
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    const first = Array.isArray(value) ? value[0] : value
-    if (first !== undefined) out[name] = first.toString()
-  }
-  return out
-}
 
 const eventOf = (topic: string, partition: number, message: KafkaMessage): ConsumedEvent => ({
   topic,

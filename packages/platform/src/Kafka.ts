@@ -4,7 +4,7 @@
  */
 import { Config, Context, Effect, Layer, Schedule, Schema } from "effect"
 import { Kafka, logLevel, Partitioners } from "kafkajs"
-import type { Admin, Producer } from "kafkajs"
+import type { Admin, IHeaders, Producer } from "kafkajs"
 
 export class KafkaError extends Schema.TaggedError<KafkaError>()("KafkaError", {
   op: Schema.String,
@@ -86,3 +86,13 @@ export const kafkaReady = Effect.gen(function*() {
   const admin = yield* KafkaAdmin
   yield* attempt("admin.describeCluster", () => admin.describeCluster())
 })
+
+/** Kafka record headers as text (first value of each), for trace context and `event_type`. */
+export const headersAsText = (headers: IHeaders | undefined): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    const first = Array.isArray(value) ? value[0] : value
+    if (first !== undefined) out[name] = first.toString()
+  }
+  return out
+}

@@ -6,10 +6,11 @@
  * that creates fresh topics and reads them back the way a consumer would (Kafka: a kafkajs
  * consumer in a new group; memory: a bus subscription), so tests never share a topic.
  */
+import { headersAsText as headerText } from "../src/Kafka.ts"
 import { randomUUID } from "node:crypto"
 import { expect, layer } from "@effect/vitest"
 import { Context, Duration, Effect, Layer, Schema, Stream } from "effect"
-import type { IHeaders, KafkaMessage } from "kafkajs"
+import type { KafkaMessage } from "kafkajs"
 import { EventPublisher } from "../src/EventPublisher.ts"
 import type { EventRecord } from "../src/EventPublisher.ts"
 import { KafkaAdmin, KafkaClient } from "../src/Kafka.ts"
@@ -37,14 +38,6 @@ const READ_DEADLINE = Duration.seconds(30)
 /** How long a reader keeps listening after it has `count` records, to catch extras. */
 const LINGER = Duration.millis(750)
 
-const headerText = (headers: IHeaders | undefined): Record<string, string> => {
-  const out: Record<string, string> = {}
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    const first = Array.isArray(value) ? value[0] : value
-    if (first !== undefined) out[name] = first.toString()
-  }
-  return out
-}
 
 const readRecordOf = (topic: string, partition: number, message: KafkaMessage): ReadRecord => ({
   topic,
