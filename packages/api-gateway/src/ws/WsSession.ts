@@ -16,6 +16,7 @@ import { newId } from "@pylon/platform/IdGenerator"
 import { RateLimitConfig } from "@pylon/platform/RateLimiter"
 import { ChatClient, RoomsClient } from "../clients/ServiceClients.ts"
 import { FrameBudget } from "./FrameBudget.ts"
+import { OutboundBuffer } from "./OutboundBuffer.ts"
 import { PresenceLeases } from "./PresenceFanout.ts"
 import { RoomFanout } from "./RoomFanout.ts"
 import type { LocalSubscriber } from "./RoomFanout.ts"
@@ -73,7 +74,7 @@ const session = Effect.fnUntraced(function*(ws: WebSocket, claims: AccessTokenCl
   const userId = claims.sub
   const user = { id: claims.sub, username: claims.username }
 
-  const outbound = yield* Queue.bounded<string>(settings.outboundQueue)
+  const outbound = new OutboundBuffer(ws, settings.outboundQueue, settings.socketHighWaterBytes)
   const inbound = yield* Queue.bounded<Incoming>(INBOUND_QUEUE)
   const done = yield* Deferred.make<void>()
   const joined = new Map<RoomId, JoinedRoom>()
@@ -93,12 +94,16 @@ const session = Effect.fnUntraced(function*(ws: WebSocket, claims: AccessTokenCl
   }
 
   const enqueue = (json: string) => {
-    if (Queue.offerUnsafe(outbound, json)) return
+    if (outbound.offer(json)) return
     slowConsumer = true
     close(CLOSE_SLOW_CONSUMER, "slow consumer")
   }
   /** Replay waits for room in the queue instead of overflowing it; live traffic buffers meanwhile. */
-  const enqueueWaiting = (json: string) => Queue.offer(outbound, json).pipe(Effect.asVoid)
+  const enqueueWaiting = (json: string) =>
+    Effect.gen(function*() {
+      while (outbound.isFull && ws.readyState === ws.OPEN) yield* Effect.sleep("5 millis")
+      enqueue(json)
+    })
   const sendFrame = (frame: ServerFrame) => enqueue(encodeServerFrame(frame))
   const sendError = (code: WsErrorCode, message: string, ref?: ClientMsgId) => sendFrame(errorFrame(code, message, ref))
   const sendFailure = (error: HandlerError, ref?: ClientMsgId) =>
@@ -141,21 +146,6 @@ const session = Effect.fnUntraced(function*(ws: WebSocket, claims: AccessTokenCl
   })
   ws.on("close", () => Deferred.doneUnsafe(done, Effect.void))
   ws.on("error", () => Deferred.doneUnsafe(done, Effect.void))
-
-  // --- writer: one frame at a time, waiting while the socket buffer is above its high-water mark ---
-  const waitForDrain = Effect.gen(function*() {
-    while (ws.bufferedAmount > settings.socketHighWaterBytes && ws.readyState === ws.OPEN) {
-      yield* Effect.sleep("5 millis")
-    }
-  })
-  const writer = Effect.gen(function*() {
-    while (true) {
-      const json = yield* Queue.take(outbound)
-      yield* waitForDrain
-      if (ws.readyState !== ws.OPEN) return
-      ws.send(json)
-    }
-  })
 
   // --- keepalive: protocol ping; close a connection silent for too long ---
   const keepalive = Effect.gen(function*() {
@@ -308,10 +298,11 @@ const session = Effect.fnUntraced(function*(ws: WebSocket, claims: AccessTokenCl
   yield* leases.hold(userId, connectionId)
   // Frames for this user (notifications), from whichever service published them.
   yield* userSockets.add(userId, enqueue)
-  const fibers = yield* Effect.all([writer, reader, keepalive, expiry].map((task) => Effect.forkChild(task)))
+  const fibers = yield* Effect.all([reader, keepalive, expiry].map((task) => Effect.forkChild(task)))
   yield* Deferred.await(done).pipe(
     Effect.ensuring(Effect.gen(function*() {
       yield* Effect.forEach(fibers, Fiber.interrupt, { discard: true })
+      outbound.dispose()
       for (const roomId of [...joined.keys()]) {
         joined.delete(roomId)
         yield* fanout.unsubscribe(connectionId, roomId)

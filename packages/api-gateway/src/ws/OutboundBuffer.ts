@@ -1,0 +1,69 @@
+/**
+ * The bounded outbound queue of one WebSocket. Frames are written synchronously while the socket's
+ * own buffer is below its high-water mark (no fiber hop per frame: this is the fan-out hot path);
+ * above it they wait here, flushed on a short timer. When `capacity` frames are waiting the reader
+ * is too slow: `offer` refuses and the session closes the socket with 4008.
+ */
+import type { WebSocket } from "ws"
+
+const RETRY_MS = 5
+
+export class OutboundBuffer {
+  private readonly ws: WebSocket
+  private readonly capacity: number
+  private readonly highWaterBytes: number
+  private items: Array<string | undefined> = []
+  private head = 0
+  private timer: ReturnType<typeof setTimeout> | undefined = undefined
+
+  constructor(ws: WebSocket, capacity: number, highWaterBytes: number) {
+    this.ws = ws
+    this.capacity = capacity
+    this.highWaterBytes = highWaterBytes
+  }
+
+  /** Frames waiting for the socket. */
+  get size(): number {
+    return this.items.length - this.head
+  }
+
+  get isFull(): boolean {
+    return this.size >= this.capacity
+  }
+
+  /** Queues (and if possible writes) a frame; false when the queue is full. */
+  offer(json: string): boolean {
+    if (this.isFull) return false
+    this.items.push(json)
+    this.flush()
+    return true
+  }
+
+  /** Stops the retry timer and drops what is left (the socket is closing). */
+  dispose(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer = undefined
+    this.items = []
+    this.head = 0
+  }
+
+  private flush(): void {
+    const ws = this.ws
+    while (this.size > 0 && ws.readyState === ws.OPEN && ws.bufferedAmount <= this.highWaterBytes) {
+      const json = this.items[this.head]
+      this.items[this.head] = undefined
+      this.head++
+      if (json !== undefined) ws.send(json)
+    }
+    if (this.head > 0 && (this.size === 0 || this.head >= this.capacity)) {
+      this.items = this.items.slice(this.head)
+      this.head = 0
+    }
+    if (this.size > 0 && ws.readyState === ws.OPEN && this.timer === undefined) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined
+        this.flush()
+      }, RETRY_MS)
+    }
+  }
+}
