@@ -32,7 +32,9 @@ case "$cmd" in
     ;;
   bench)
     started="$(bash scripts/infra.sh ensure)"
-    stop_infra() { [ -n "$started" ] && bash scripts/infra.sh down $started || true; }
+    stop_infra() {
+      if [ -n "$started" ]; then bash scripts/infra.sh down $started || true; fi
+    }
     trap stop_infra EXIT
     # shellcheck disable=SC1091
     source .pylon/infra/env.sh
@@ -47,6 +49,9 @@ case "$cmd" in
     tsc -p tsconfig.json
     step "Effect diagnostics (@effect/language-service)"
     effect-language-service diagnostics --project tsconfig.json --severity error,warning --strict
+    step "protobuf (buf lint, buf build)"
+    buf lint
+    buf build -o /dev/null
     step "infrastructure (real PostgreSQL, Redis, Kafka)"
     started="$(bash scripts/infra.sh ensure)"
     cleanup() {
