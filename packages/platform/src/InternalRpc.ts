@@ -14,19 +14,23 @@ import { INTERNAL_AUTH_HEADER, InternalAuth } from "@pylon/contracts/InternalAut
 import { ServerConfig } from "./ServerConfig.ts"
 
 export const DEVELOPMENT_INTERNAL_SECRET = "pylon-development-internal-secret"
+const MIN_PRODUCTION_SECRET_LENGTH = 32
 
 /** `INTERNAL_RPC_SECRET`; a development default exists, but production refuses to start without one. */
 export const InternalSecret = Effect.gen(function*() {
   const configured = yield* Config.option(Config.Redacted("INTERNAL_RPC_SECRET"))
   const server = yield* Effect.serviceOption(ServerConfig)
   const production = Option.isSome(server) && server.value.env === "production"
-  if (Option.isNone(configured) || Redacted.value(configured.value) === DEVELOPMENT_INTERNAL_SECRET) {
-    if (production) {
-      return yield* Effect.die(new Error("INTERNAL_RPC_SECRET must be set when APP_ENV=production"))
-    }
-    return Redacted.make(DEVELOPMENT_INTERNAL_SECRET)
+  const weak = Option.isNone(configured) || Redacted.value(configured.value) === DEVELOPMENT_INTERNAL_SECRET ||
+    Redacted.value(configured.value).length < MIN_PRODUCTION_SECRET_LENGTH
+  if (production && weak) {
+    return yield* Effect.die(
+      new Error(
+        `INTERNAL_RPC_SECRET must be set to a random value of at least ${MIN_PRODUCTION_SECRET_LENGTH} characters when APP_ENV=production`
+      )
+    )
   }
-  return configured.value
+  return Option.isNone(configured) ? Redacted.make(DEVELOPMENT_INTERNAL_SECRET) : configured.value
 })
 
 const sameSecret = (given: string | undefined, expected: Redacted.Redacted<string>): boolean => {
