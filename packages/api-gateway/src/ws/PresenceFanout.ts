@@ -1,14 +1,15 @@
 /**
- * Presence on this gateway node: every socket holds a lease in the presence service (renewed
- * while it is open, dropped on close, expiring on its own if this node dies), and every change
+ * Presence on this gateway node: a user with open sockets here holds a lease in the presence service
+ * (renewed while any is open, dropped with the last, expiring on its own if this node dies), and every change
  * the presence service publishes becomes a `presence` frame for local sockets in rooms the user
  * belongs to.
  */
-import { Context, Effect, Layer, Schema, Stream } from "effect"
+import { Context, Effect, Fiber, Layer, Option, Schema, Semaphore, Stream } from "effect"
 import type { Scope } from "effect"
 import { ConnectionId, UserPresence } from "@pylon/contracts/Presence"
 import type { RoomId, UserId } from "@pylon/contracts/Ids"
 import { encodeServerFrame } from "@pylon/contracts/WsFrames"
+import { newId } from "@pylon/platform/IdGenerator"
 import { PRESENCE_CHANNEL, RoomBus } from "@pylon/platform/RoomBus"
 import { PresenceClient, RoomsClient } from "../clients/ServiceClients.ts"
 import { RoomFanout } from "./RoomFanout.ts"
@@ -18,33 +19,83 @@ const MEMBERS_CACHE_MS = 30_000
 
 const decodePresence = Schema.decodeUnknownEffect(Schema.fromJsonString(UserPresence))
 
+/** One lease per user on this node, shared by that user's local sockets. */
+interface NodeLease {
+  count: number
+  readonly lock: Semaphore.Semaphore
+  renewal: Fiber.Fiber<never> | undefined
+}
+
 export class PresenceLeases extends Context.Service<PresenceLeases, {
-  /** Holds the connection's lease until the surrounding scope closes. */
-  readonly hold: (userId: UserId, connectionId: string) => Effect.Effect<void, never, Scope.Scope>
+  /** Keeps the user online (from this node) until the surrounding scope closes. */
+  readonly hold: (userId: UserId) => Effect.Effect<void, never, Scope.Scope>
   /** Records a typing mark (best effort). */
   readonly typing: (userId: UserId, roomId: RoomId) => Effect.Effect<void>
 }>()("pylon/gateway/PresenceLeases") {
+  /**
+   * The presence service counts leases per connection id; this node uses one id per user
+   * (`<node>:<user>`), taken by the user's first local socket and dropped with the last, so
+   * renewals cost one call per user per interval instead of one per socket. A dead node's leases
+   * expire on their own.
+   */
   static readonly layer = Layer.effect(
     PresenceLeases,
     Effect.gen(function*() {
       const presence = yield* PresenceClient
       const settings = yield* WsSettings
+      const scope = yield* Effect.scope
+      const nodeId = yield* newId
       const renewEvery = Math.max(1_000, Math.floor(settings.presenceLeaseMs / 3))
-      const hold = (userId: UserId, connectionId: string) =>
-        Effect.gen(function*() {
-          const ref = { user_id: userId, connection_id: ConnectionId.make(connectionId) }
-          const setOnline = presence.SetOnline(ref).pipe(
-            Effect.catchCause((cause) => Effect.logWarning("presence SetOnline failed", cause))
-          )
-          yield* setOnline
-          yield* Effect.addFinalizer(() =>
-            presence.SetOffline(ref).pipe(
-              Effect.timeout("3 seconds"),
-              Effect.catchCause((cause) => Effect.logWarning("presence SetOffline failed", cause))
-            )
-          )
-          yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(renewEvery), setOnline)))
+      const leases = new Map<UserId, NodeLease>()
+
+      const refOf = (userId: UserId) => ({ user_id: userId, connection_id: ConnectionId.make(`${nodeId}:${userId}`) })
+      const setOnline = (userId: UserId) =>
+        presence.SetOnline(refOf(userId)).pipe(
+          Effect.catchCause((cause) => Effect.logWarning("presence SetOnline failed", cause))
+        )
+      const setOffline = (userId: UserId) =>
+        presence.SetOffline(refOf(userId)).pipe(
+          Effect.timeout("3 seconds"),
+          Effect.catchCause((cause) => Effect.logWarning("presence SetOffline failed", cause))
+        )
+
+      /** Runs `f` on the user's current lease under its lock (retrying if it was replaced meanwhile). */
+      const withLease = <A>(userId: UserId, f: (lease: NodeLease) => Effect.Effect<A>): Effect.Effect<A> =>
+        Effect.suspend(() => {
+          let lease = leases.get(userId)
+          if (lease === undefined) {
+            lease = { count: 0, lock: Semaphore.makeUnsafe(1), renewal: undefined }
+            leases.set(userId, lease)
+          }
+          const current = lease
+          return current.lock.withPermits(1)(
+            Effect.suspend(() => leases.get(userId) === current ? Effect.map(f(current), Option.some) : Effect.succeedNone)
+          ).pipe(Effect.flatMap(Option.match({ onNone: () => withLease(userId, f), onSome: Effect.succeed })))
         })
+
+      const hold = (userId: UserId) =>
+        Effect.gen(function*() {
+          yield* withLease(userId, (lease) =>
+            Effect.gen(function*() {
+              lease.count++
+              if (lease.count > 1) return
+              yield* setOnline(userId)
+              lease.renewal = yield* Effect.forever(Effect.andThen(Effect.sleep(renewEvery), setOnline(userId))).pipe(
+                Effect.forkIn(scope)
+              )
+            }))
+          yield* Effect.addFinalizer(() =>
+            withLease(userId, (lease) =>
+              Effect.gen(function*() {
+                lease.count--
+                if (lease.count > 0) return
+                leases.delete(userId)
+                if (lease.renewal !== undefined) yield* Fiber.interrupt(lease.renewal)
+                yield* setOffline(userId)
+              }))
+          )
+        })
+
       const typing = (userId: UserId, roomId: RoomId) =>
         presence.SetTyping({ user_id: userId, room_id: roomId }).pipe(
           Effect.catchCause(() => Effect.void),

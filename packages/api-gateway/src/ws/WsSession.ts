@@ -295,7 +295,7 @@ const session = Effect.fnUntraced(function*(ws: WebSocket, claims: AccessTokenCl
   })
 
   yield* Metric.modify(openConnections, 1)
-  yield* leases.hold(userId, connectionId)
+  yield* leases.hold(userId)
   // Frames for this user (notifications), from whichever service published them.
   yield* userSockets.add(userId, enqueue)
   const fibers = yield* Effect.all([reader, keepalive, expiry].map((task) => Effect.forkChild(task)))
