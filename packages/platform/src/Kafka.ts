@@ -37,6 +37,28 @@ export class KafkaClient extends Context.Service<KafkaClient, Kafka>()("pylon/pl
 const attempt = <A>(op: string, f: () => Promise<A>) =>
   Effect.tryPromise({ try: f, catch: (cause) => new KafkaError({ op, cause }) })
 
+const connecting = new WeakMap<Producer, Promise<void>>()
+const connected = new WeakSet<Producer>()
+
+/** Whether `producer` finished `connectProducer` and has not disconnected since. */
+export const isProducerConnected = (producer: Producer): boolean => connected.has(producer)
+
+/**
+ * Connects `producer`, sharing one attempt between concurrent callers: kafkajs breaks when an
+ * idempotent producer's `connect` runs twice at once (its producer-id lock is released twice).
+ */
+export const connectProducer = (producer: Producer): Promise<void> => {
+  const inFlight = connecting.get(producer)
+  if (inFlight !== undefined) return inFlight
+  const attempt = producer.connect()
+    .then(() => {
+      connected.add(producer)
+    })
+    .finally(() => connecting.delete(producer))
+  connecting.set(producer, attempt)
+  return attempt
+}
+
 export class KafkaProducer extends Context.Service<KafkaProducer, Producer>()("pylon/platform/KafkaProducer") {
   static readonly layer = Layer.effect(
     KafkaProducer,
@@ -52,9 +74,10 @@ export class KafkaProducer extends Context.Service<KafkaProducer, Producer>()("p
         ),
         (producer) => Effect.promise(() => producer.disconnect()).pipe(Effect.timeout("5 seconds"), Effect.ignore)
       )
+      producer.on(producer.events.DISCONNECT, () => connected.delete(producer))
       // Connect in the background and keep trying: a broker that is down at start must not stop
       // the service from starting (sends are durable in the outbox; publishing resumes later).
-      yield* attempt("producer.connect", () => producer.connect()).pipe(
+      yield* attempt("producer.connect", () => connectProducer(producer)).pipe(
         Effect.tapError((error) => Effect.logWarning("Kafka producer not connected yet; retrying", error.cause)),
         Effect.retry(Schedule.min([Schedule.exponential("500 millis"), Schedule.spaced("10 seconds")])),
         Effect.forkScoped

@@ -9,7 +9,7 @@ import { Effect, Layer, Predicate } from "effect"
 import type { Producer, TopicMessages } from "kafkajs"
 import { EventPublisher, EventPublishError } from "./EventPublisher.ts"
 import type { EventRecord } from "./EventPublisher.ts"
-import { KafkaProducer } from "./Kafka.ts"
+import { connectProducer, isProducerConnected, KafkaProducer } from "./Kafka.ts"
 
 /** Groups the batch by topic, keeping the given order inside each topic. */
 const topicMessagesOf = (records: ReadonlyArray<EventRecord>): Array<TopicMessages> => {
@@ -34,22 +34,13 @@ const describe = (cause: unknown): string =>
  * broker is back; until then each attempt fails with `EventPublishError`.
  */
 export const make = (producer: Producer): EventPublisher["Service"] => {
-  let connected = false
-  producer.on(producer.events.CONNECT, () => {
-    connected = true
-  })
-  producer.on(producer.events.DISCONNECT, () => {
-    connected = false
-  })
   const ensureConnected = Effect.suspend(() =>
-    connected
+    isProducerConnected(producer)
       ? Effect.void
       : Effect.tryPromise({
-        try: () => producer.connect(),
+        try: () => connectProducer(producer),
         catch: (cause) => new EventPublishError({ message: `Kafka connect failed: ${describe(cause)}`, cause })
-      }).pipe(Effect.tap(() => Effect.sync(() => {
-        connected = true
-      })))
+      })
   )
   return EventPublisher.of({
     publish: Effect.fn("KafkaEventPublisher.publish")(function*(records: ReadonlyArray<EventRecord>) {
@@ -63,11 +54,7 @@ export const make = (producer: Producer): EventPublisher["Service"] => {
       })
       yield* Effect.tryPromise({
         try: () => producer.sendBatch({ acks: -1, topicMessages }),
-        catch: (cause) => {
-          // Let the next attempt reconnect if kafkajs dropped the connection.
-          if (describe(cause).includes("disconnected")) connected = false
-          return new EventPublishError({ message: `Kafka send failed: ${describe(cause)}`, cause })
-        }
+        catch: (cause) => new EventPublishError({ message: `Kafka send failed: ${describe(cause)}`, cause })
       })
     })
   })
