@@ -2,9 +2,9 @@
  * `MessageRepository` on PostgreSQL (migrations 0003–0005).
  *
  * `send` is one transaction: an earlier send with the same `(sender_id, client_msg_id)` is
- * returned as is; otherwise the room and membership are checked, the room row is bumped
- * (`UPDATE rooms … RETURNING last_seq`, whose row lock serialises concurrent senders of a room
- * and hands out gap-free seqs), the message and its outbox row are inserted, and it commits.
+ * returned as is; otherwise the room row is bumped if the sender is a member (`UPDATE rooms …
+ * RETURNING last_seq`, whose row lock serialises concurrent senders of a room and hands out
+ * gap-free seqs), the message and its outbox row are inserted in one statement, and it commits.
  * Any failure rolls everything back, so a refused or failed send consumes no `seq`.
  *
  * History reads are keyset queries on the unique index `(room_id, seq)`, never OFFSET.
@@ -46,6 +46,13 @@ const MESSAGE_COLUMNS = `m.id, m.room_id, m.seq, m.sender_id, u.username, u.disp
 
 const RoomAccessRow = Schema.Struct({ is_member: Schema.Boolean })
 const SeqRow = Schema.Struct({ seq: Schema.BigInt })
+const BumpRow = Schema.Struct({
+  seq: Schema.BigInt,
+  username: Schema.String,
+  display_name: Schema.NullOr(Schema.String),
+  avatar_url: Schema.NullOr(Schema.String),
+  created_at: Schema.DateTimeUtcFromDate
+})
 
 const toMessage = (row: MessageRow): Message =>
   new Message({
@@ -83,6 +90,7 @@ export const PgMessageRepository = Layer.effect(
     const messageRows = decodeAll(MessageRow)
     const accessRows = decodeAll(RoomAccessRow)
     const seqRows = decodeAll(SeqRow)
+    const bumpRows = decodeAll(BumpRow)
 
     const findByClientMsgId = (sender_id: UserId, client_msg_id: ClientMsgId) =>
       messageRows(sql`
@@ -102,50 +110,71 @@ export const PgMessageRepository = Layer.effect(
       if (!row.is_member) return yield* new NotRoomMember({ room_id })
     })
 
-    const insertOutboxRow = Effect.fnUntraced(function*(message: Message) {
+    /** The outbox row of `message`: its `message_created` event and the send's trace context. */
+    const outboxEventOf = Effect.fnUntraced(function*(message: Message) {
       const event = messageCreatedEventOf(message, {
         event_id: EventId.make(yield* newId),
         timestamp: yield* DateTime.now
       })
-      const headers = yield* traceHeaders
-      yield* sql`
-        INSERT INTO outbox (topic, aggregate_key, event_type, payload, headers)
-        VALUES (${MESSAGE_EVENTS_TOPIC}, ${message.room_id}, ${MESSAGE_CREATED},
-                ${encodeMessageCreatedEvent(event)}::jsonb, ${JSON.stringify(headers)}::jsonb)`
+      return { payload: encodeMessageCreatedEvent(event), headers: JSON.stringify(yield* traceHeaders) }
     })
 
-    /** The transaction body; fails with `ClientMsgIdTaken` when a concurrent retry won. */
+    /**
+     * The transaction body: three statements after the idempotency lookup (bump the room's seq if
+     * the sender is a member, reading the sender's profile on the way; insert the message and its
+     * outbox row together). Fails with `ClientMsgIdTaken` when a concurrent retry won.
+     */
     const store = Effect.fnUntraced(function*(input: NewMessage) {
       const key = input.client_msg_id
       if (key !== null) {
         const existing = yield* findByClientMsgId(input.sender_id, key)
         if (Option.isSome(existing)) return { message: existing.value, created: false }
       }
-      yield* checkMember(input.room_id, input.sender_id)
-      const bumped = yield* seqRows(sql`
-        UPDATE rooms SET last_seq = last_seq + 1, last_message_at = now()
-        WHERE id = ${input.room_id}
-        RETURNING last_seq AS seq`)
-      const seq = bumped[0]?.seq
-      // The room was there a moment ago; only a concurrent delete can get here.
-      if (seq === undefined) return yield* new RoomNotFound({ room_id: input.room_id })
-      const inserted = yield* messageRows(sql`
+      // The room row lock taken here serialises concurrent senders of the room until commit.
+      const bumped = yield* bumpRows(sql`
+        UPDATE rooms r SET last_seq = r.last_seq + 1, last_message_at = now()
+        FROM users u
+        WHERE r.id = ${input.room_id} AND u.id = ${input.sender_id}
+          AND EXISTS (SELECT 1 FROM room_members rm WHERE rm.room_id = r.id AND rm.user_id = ${input.sender_id})
+        RETURNING r.last_seq AS seq, u.username, u.display_name, u.avatar_url, now() AS created_at`)
+      const bump = bumped[0]
+      if (bump === undefined) {
+        // Nothing changed: say why (unknown room or not a member); the transaction rolls back.
+        yield* checkMember(input.room_id, input.sender_id)
+        return yield* Effect.die(new Error("the sender of a message has no users row"))
+      }
+      const message = toMessage({
+        id: input.id,
+        room_id: input.room_id,
+        seq: bump.seq,
+        sender_id: input.sender_id,
+        username: bump.username,
+        display_name: bump.display_name,
+        avatar_url: bump.avatar_url,
+        content: input.content,
+        msg_type: input.msg_type,
+        client_msg_id: input.client_msg_id,
+        created_at: bump.created_at
+      })
+      const outbox = yield* outboxEventOf(message)
+      const stored = yield* sql`
         WITH m AS (
-          INSERT INTO messages (id, room_id, seq, sender_id, client_msg_id, msg_type, content)
-          VALUES (${input.id}, ${input.room_id}, ${Number(seq)}, ${input.sender_id}, ${input.client_msg_id},
-                  ${input.msg_type}, ${input.content})
+          INSERT INTO messages (id, room_id, seq, sender_id, client_msg_id, msg_type, content, created_at)
+          VALUES (${input.id}, ${input.room_id}, ${Number(bump.seq)}, ${input.sender_id}, ${input.client_msg_id},
+                  ${input.msg_type}, ${input.content}, ${DateTime.toDateUtc(bump.created_at)})
           ON CONFLICT (sender_id, client_msg_id) WHERE client_msg_id IS NOT NULL DO NOTHING
-          RETURNING *
+          RETURNING id
         )
-        SELECT ${columns} FROM m JOIN users u ON u.id = m.sender_id`)
-      const row = inserted[0]
-      if (row === undefined) {
+        INSERT INTO outbox (topic, aggregate_key, event_type, payload, headers)
+        SELECT ${MESSAGE_EVENTS_TOPIC}, ${input.room_id}, ${MESSAGE_CREATED}, ${outbox.payload}::jsonb,
+               ${outbox.headers}::jsonb
+        FROM m
+        RETURNING id`
+      if (stored.length === 0) {
         // Only the idempotency index can skip the insert, and only for a non-null key.
         if (key === null) return yield* Effect.die(new Error("INSERT INTO messages skipped a row without client_msg_id"))
         return yield* new ClientMsgIdTaken({ client_msg_id: key })
       }
-      const message = toMessage(row)
-      yield* insertOutboxRow(message)
       return { message, created: true }
     })
 
