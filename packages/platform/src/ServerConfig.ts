@@ -19,7 +19,11 @@ export class ServerConfig extends Context.Service<ServerConfig, ServerSettings>(
     Layer.effect(
       ServerConfig,
       Effect.gen(function*() {
-        const port = yield* Config.Port(options?.portVariable ?? "APP_PORT").pipe(
+        // 0 asks the OS for a free port (tests, side-by-side runs); the bound port is logged.
+        const port = yield* Config.schema(
+          Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65_535 })),
+          options?.portVariable ?? "APP_PORT"
+        ).pipe(
           Config.withDefault(options?.defaultPort ?? 8080)
         )
         const host = yield* Config.String("APP_HOST").pipe(Config.withDefault("0.0.0.0"))
