@@ -17,10 +17,9 @@
  * - Consumer lag per partition is the topic's high watermark minus the group's committed offset
  *   (admin `fetchTopicOffsets` / `fetchOffsets`).
  */
-import { headersAsText as headerText } from "@pylon/platform/Kafka"
-import { Array as Arr, Deferred, Duration, Effect, Exit, FiberSet, Layer, Predicate } from "effect"
+import { Array as Arr, Deferred, Duration, Effect, Exit, FiberSet, Layer } from "effect"
 import type { Admin, Consumer, EachBatchPayload, KafkaMessage } from "kafkajs"
-import { KafkaClient } from "@pylon/platform/Kafka"
+import { headersAsText as headerText, KafkaClient, kafkaErrorMessage } from "@pylon/platform/Kafka"
 import { EventConsumer, EventConsumerError } from "./EventConsumer.ts"
 import type { ConsumedEvent, ConsumeOptions } from "./EventConsumer.ts"
 
@@ -34,11 +33,9 @@ export interface KafkaEventConsumerOptions {
   readonly maxWaitTime?: Duration.Input
 }
 
-const describe = (cause: unknown): string =>
-  Predicate.hasProperty(cause, "message") && Predicate.isString(cause.message) ? cause.message : String(cause)
 
 const failure = (op: string, cause: unknown) =>
-  new EventConsumerError({ op, message: `Kafka ${op} failed: ${describe(cause)}`, cause })
+  new EventConsumerError({ op, message: `Kafka ${op} failed: ${kafkaErrorMessage(cause)}`, cause })
 
 const attempt = <A>(op: string, f: () => Promise<A>) => Effect.tryPromise({ try: f, catch: (cause) => failure(op, cause) })
 

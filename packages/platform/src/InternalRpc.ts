@@ -84,6 +84,18 @@ export const rpcClientLayer = <Id, Rpcs extends Rpc.Any>(
     Layer.provide(InternalAuthClientLive)
   )
 
+/** `rpcClientLayer` for the service whose base URL is the config variable `urlVariable`. */
+export const rpcClientLayerFromConfig = <Id, Rpcs extends Rpc.Any>(
+  tag: Context.Key<Id, RpcClient.RpcClient<Rpcs, RpcClientError.RpcClientError>>,
+  group: RpcGroup.RpcGroup<Rpcs>,
+  urlVariable: string,
+  defaultUrl: string
+) =>
+  Layer.unwrap(Effect.gen(function*() {
+    const url = yield* Config.String(urlVariable).pipe(Config.withDefault(defaultUrl))
+    return rpcClientLayer(tag, group, url)
+  }))
+
 /**
  * The same client service answered in-process by `group`'s handlers (embedded mode): no
  * network hop, but the same schemas, middleware and typed errors as over HTTP.

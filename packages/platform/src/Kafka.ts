@@ -2,7 +2,7 @@
  * Kafka connectivity (kafkajs): the client from `KAFKA_BROKERS`, an idempotent producer and an
  * admin client, each connected in a Layer and disconnected when its scope closes.
  */
-import { Config, Context, Effect, Layer, Schedule, Schema } from "effect"
+import { Config, Context, Effect, Layer, Predicate, Schedule, Schema } from "effect"
 import { Kafka, logLevel, Partitioners } from "kafkajs"
 import type { Admin, IHeaders, Producer } from "kafkajs"
 
@@ -119,3 +119,7 @@ export const headersAsText = (headers: IHeaders | undefined): Record<string, str
   }
   return out
 }
+
+/** A Kafka client failure's message (kafkajs throws `Error`s; anything else is stringified). */
+export const kafkaErrorMessage = (cause: unknown): string =>
+  Predicate.hasProperty(cause, "message") && Predicate.isString(cause.message) ? cause.message : String(cause)

@@ -5,11 +5,11 @@
  * neither duplicate nor reorder records within a partition; the key (room id) picks the
  * partition, which gives per-key order. Headers are passed through as given.
  */
-import { Effect, Layer, Predicate } from "effect"
+import { Effect, Layer } from "effect"
 import type { Producer, TopicMessages } from "kafkajs"
 import { EventPublisher, EventPublishError } from "./EventPublisher.ts"
 import type { EventRecord } from "./EventPublisher.ts"
-import { connectProducer, isProducerConnected, KafkaProducer } from "./Kafka.ts"
+import { connectProducer, isProducerConnected, kafkaErrorMessage, KafkaProducer } from "./Kafka.ts"
 
 /** Groups the batch by topic, keeping the given order inside each topic. */
 const topicMessagesOf = (records: ReadonlyArray<EventRecord>): Array<TopicMessages> => {
@@ -25,8 +25,6 @@ const topicMessagesOf = (records: ReadonlyArray<EventRecord>): Array<TopicMessag
   return [...byTopic.values()]
 }
 
-const describe = (cause: unknown): string =>
-  Predicate.hasProperty(cause, "message") && Predicate.isString(cause.message) ? cause.message : String(cause)
 
 /**
  * The publisher over `producer`. A producer that is not connected (the broker was down at start,
@@ -39,7 +37,7 @@ export const make = (producer: Producer): EventPublisher["Service"] => {
       ? Effect.void
       : Effect.tryPromise({
         try: () => connectProducer(producer),
-        catch: (cause) => new EventPublishError({ message: `Kafka connect failed: ${describe(cause)}`, cause })
+        catch: (cause) => new EventPublishError({ message: `Kafka connect failed: ${kafkaErrorMessage(cause)}`, cause })
       })
   )
   return EventPublisher.of({
@@ -54,7 +52,7 @@ export const make = (producer: Producer): EventPublisher["Service"] => {
       })
       yield* Effect.tryPromise({
         try: () => producer.sendBatch({ acks: -1, topicMessages }),
-        catch: (cause) => new EventPublishError({ message: `Kafka send failed: ${describe(cause)}`, cause })
+        catch: (cause) => new EventPublishError({ message: `Kafka send failed: ${kafkaErrorMessage(cause)}`, cause })
       })
     })
   })

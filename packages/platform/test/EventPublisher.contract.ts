@@ -6,11 +6,10 @@
  * that creates fresh topics and reads them back the way a consumer would (Kafka: a kafkajs
  * consumer in a new group; memory: a bus subscription), so tests never share a topic.
  */
-import { headersAsText as headerText } from "../src/Kafka.ts"
+import { readKafkaTopic } from "./support/KafkaTopicReader.ts"
 import { randomUUID } from "node:crypto"
 import { expect, layer } from "@effect/vitest"
 import { Context, Duration, Effect, Layer, Schema, Stream } from "effect"
-import type { KafkaMessage } from "kafkajs"
 import { EventPublisher } from "../src/EventPublisher.ts"
 import type { EventRecord } from "../src/EventPublisher.ts"
 import { KafkaAdmin, KafkaClient } from "../src/Kafka.ts"
@@ -39,13 +38,6 @@ const READ_DEADLINE = Duration.seconds(30)
 const LINGER = Duration.millis(750)
 
 
-const readRecordOf = (topic: string, partition: number, message: KafkaMessage): ReadRecord => ({
-  topic,
-  partition,
-  key: message.key?.toString() ?? "",
-  value: message.value?.toString() ?? "",
-  headers: headerText(message.headers)
-})
 
 /**
  * Reads Kafka with the surrounding `KafkaClient`: every `readBack` is a kafkajs consumer in a
@@ -72,37 +64,7 @@ export const kafkaEventLogReader: Layer.Layer<EventLogReader, never, KafkaClient
       })
 
     const readBack = (topic: string, count: number) =>
-      Effect.scoped(Effect.gen(function*() {
-        const received: Array<ReadRecord> = []
-        const consumer = yield* Effect.acquireRelease(
-          Effect.promise(async () => {
-            const consumer = kafka.consumer({
-              groupId: `pylon-test-reader-${randomUUID()}`,
-              sessionTimeout: 6_000,
-              heartbeatInterval: 500,
-              maxWaitTimeInMs: 100
-            })
-            await consumer.connect()
-            return consumer
-          }),
-          (consumer) => Effect.promise(() => consumer.disconnect())
-        )
-        yield* Effect.promise(async () => {
-          await consumer.subscribe({ topics: [topic], fromBeginning: true })
-          await consumer.run({
-            eachMessage: ({ topic, partition, message }) => {
-              received.push(readRecordOf(topic, partition, message))
-              return Promise.resolve()
-            }
-          })
-        })
-        yield* Effect.sleep("50 millis").pipe(
-          Effect.repeat({ until: () => received.length >= count }),
-          Effect.timeoutOption(READ_DEADLINE)
-        )
-        yield* Effect.sleep(LINGER)
-        return [...received]
-      }))
+      readKafkaTopic(kafka, topic, count, { deadline: READ_DEADLINE, linger: LINGER })
 
     return EventLogReader.of({ freshTopic, readBack })
   })

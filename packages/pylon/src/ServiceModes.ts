@@ -2,7 +2,7 @@
  * Each service as its own process on the real infrastructure (microservice topology).
  */
 import { redisReady } from "@pylon/platform/ReadinessChecks"
-import { Config, Effect, Layer } from "effect"
+import { Layer } from "effect"
 import { ChatClient, NotificationsClient, PresenceClient, RoomsClient } from "@pylon/api-gateway/clients/ServiceClients"
 import { gatewayApp } from "@pylon/api-gateway/GatewayLive"
 import { ChatRpcs } from "@pylon/contracts/ChatRpcs"
@@ -14,7 +14,7 @@ import * as KafkaEventPublisher from "@pylon/platform/KafkaEventPublisher"
 import { KafkaNotificationConsumer, NotificationConfig, notificationServiceApp } from "@pylon/notification-service"
 import { presenceServiceApp } from "@pylon/presence-service"
 import { DatabaseLive } from "@pylon/platform/Database"
-import { rpcClientLayer } from "@pylon/platform/InternalRpc"
+import { rpcClientLayerFromConfig } from "@pylon/platform/InternalRpc"
 import { RedisClient } from "@pylon/platform/Redis"
 import * as RedisRateLimiter from "@pylon/platform/RedisRateLimiter"
 import * as RedisRoomBus from "@pylon/platform/RedisRoomBus"
@@ -23,30 +23,21 @@ import { Draining } from "@pylon/platform/Draining"
 import { chatServiceApp } from "@pylon/chat-service"
 import { roomServiceApp } from "@pylon/room-service"
 
-
-/** `ROOM_SERVICE_URL` (default http://127.0.0.1:9003): where the room service's `/rpc` lives. */
-const RoomsRemote = Layer.unwrap(Effect.gen(function*() {
-  const url = yield* Config.String("ROOM_SERVICE_URL").pipe(Config.withDefault("http://127.0.0.1:9003"))
-  return rpcClientLayer(RoomsClient, RoomRpcs, url)
-}))
-
-/** `CHAT_SERVICE_URL` (default http://127.0.0.1:9001): where the chat service's `/rpc` lives. */
-const ChatRemote = Layer.unwrap(Effect.gen(function*() {
-  const url = yield* Config.String("CHAT_SERVICE_URL").pipe(Config.withDefault("http://127.0.0.1:9001"))
-  return rpcClientLayer(ChatClient, ChatRpcs, url)
-}))
-
-/** `PRESENCE_SERVICE_URL` (default http://127.0.0.1:9002): where the presence service's `/rpc` lives. */
-const PresenceRemote = Layer.unwrap(Effect.gen(function*() {
-  const url = yield* Config.String("PRESENCE_SERVICE_URL").pipe(Config.withDefault("http://127.0.0.1:9002"))
-  return rpcClientLayer(PresenceClient, PresenceRpcs, url)
-}))
-
-/** `NOTIFICATION_SERVICE_URL` (default http://127.0.0.1:9004): where the notification service's `/rpc` lives. */
-const NotificationsRemote = Layer.unwrap(Effect.gen(function*() {
-  const url = yield* Config.String("NOTIFICATION_SERVICE_URL").pipe(Config.withDefault("http://127.0.0.1:9004"))
-  return rpcClientLayer(NotificationsClient, NotificationRpcs, url)
-}))
+/** Where the gateway finds each service's `/rpc` (README: `*_SERVICE_URL`). */
+const RoomsRemote = rpcClientLayerFromConfig(RoomsClient, RoomRpcs, "ROOM_SERVICE_URL", "http://127.0.0.1:9003")
+const ChatRemote = rpcClientLayerFromConfig(ChatClient, ChatRpcs, "CHAT_SERVICE_URL", "http://127.0.0.1:9001")
+const PresenceRemote = rpcClientLayerFromConfig(
+  PresenceClient,
+  PresenceRpcs,
+  "PRESENCE_SERVICE_URL",
+  "http://127.0.0.1:9002"
+)
+const NotificationsRemote = rpcClientLayerFromConfig(
+  NotificationsClient,
+  NotificationRpcs,
+  "NOTIFICATION_SERVICE_URL",
+  "http://127.0.0.1:9004"
+)
 
 export const gatewayLayer = gatewayApp([redisReady]).pipe(
   Layer.provide([RoomsRemote, ChatRemote, PresenceRemote, NotificationsRemote]),

@@ -5,7 +5,7 @@
  * seqs (a lost publish) is filled from history before anything newer is delivered, and
  * duplicates are dropped — a lost publish never becomes a lost message.
  */
-import { Context, Effect, Fiber, Latch, Layer, Metric, Option, Stream } from "effect"
+import { Context, Effect, Fiber, Latch, Layer, Metric, Stream } from "effect"
 
 import { encodeServerFrame, messageFrame } from "@pylon/contracts/WsFrames"
 import type { RoomId, UserId } from "@pylon/contracts/Ids"
@@ -173,10 +173,7 @@ export class RoomFanout extends Context.Service<RoomFanout, {
         unsubscribe,
         publish,
         localRooms: () => [...rooms.keys()],
-        subscribersOf: (roomId) => Option.match(Option.fromNullishOr(rooms.get(roomId)), {
-          onNone: () => [],
-          onSome: (state) => [...state.subscribers.values()]
-        })
+        subscribersOf: (roomId) => [...(rooms.get(roomId)?.subscribers.values() ?? [])]
       })
     })
   )

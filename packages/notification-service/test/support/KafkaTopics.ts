@@ -5,7 +5,8 @@
  */
 import { randomUUID } from "node:crypto"
 import { Duration, Effect } from "effect"
-import type { Admin, IHeaders, Kafka } from "kafkajs"
+import type { Admin, Kafka } from "kafkajs"
+import { readKafkaTopic } from "../../../platform/test/support/KafkaTopicReader.ts"
 
 export const kafkaBrokers = (): Array<string> => {
   const value = process.env["KAFKA_BROKERS"]
@@ -37,54 +38,14 @@ export interface TopicRecord {
   readonly headers: Readonly<Record<string, string>>
 }
 
-const headerText = (headers: IHeaders | undefined): Record<string, string> => {
-  const out: Record<string, string> = {}
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    const first = Array.isArray(value) ? value[0] : value
-    if (first !== undefined) out[name] = first.toString()
-  }
-  return out
-}
-
 /**
  * Reads `topic` from the beginning in a new group until `count` records arrived (or 20 s
  * passed), then `linger` longer so extras show up.
  */
-export const readTopic = (kafka: Kafka, topic: string, count: number, linger: Duration.Input = "500 millis") =>
-  Effect.scoped(Effect.gen(function*() {
-    const received: Array<TopicRecord> = []
-    const consumer = yield* Effect.acquireRelease(
-      Effect.promise(async () => {
-        const consumer = kafka.consumer({
-          groupId: `pylon-test-reader-${randomUUID()}`,
-          sessionTimeout: 6_000,
-          heartbeatInterval: 500,
-          maxWaitTimeInMs: 100
-        })
-        await consumer.connect()
-        return consumer
-      }),
-      (consumer) => Effect.promise(() => consumer.disconnect())
-    )
-    yield* Effect.promise(async () => {
-      await consumer.subscribe({ topics: [topic], fromBeginning: true })
-      await consumer.run({
-        eachMessage: ({ message, partition }) => {
-          received.push({
-            partition,
-            offset: message.offset,
-            key: message.key?.toString() ?? "",
-            value: message.value?.toString() ?? "",
-            headers: headerText(message.headers)
-          })
-          return Promise.resolve()
-        }
-      })
-    })
-    yield* Effect.sleep("50 millis").pipe(
-      Effect.repeat({ until: () => received.length >= count }),
-      Effect.timeoutOption("20 seconds")
-    )
-    yield* Effect.sleep(linger)
-    return [...received]
-  }))
+export const readTopic = (
+  kafka: Kafka,
+  topic: string,
+  count: number,
+  linger: Duration.Input = "500 millis"
+): Effect.Effect<ReadonlyArray<TopicRecord>> =>
+  readKafkaTopic(kafka, topic, count, { deadline: "20 seconds", linger })
