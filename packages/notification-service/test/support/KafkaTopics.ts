@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto"
 import { Duration, Effect } from "effect"
 import type { Admin, Kafka } from "kafkajs"
 import { readKafkaTopic } from "../../../platform/test/support/KafkaTopicReader.ts"
+import type { KafkaTopicRecord } from "../../../platform/test/support/KafkaTopicReader.ts"
 
 export const kafkaBrokers = (): Array<string> => {
   const value = process.env["KAFKA_BROKERS"]
@@ -30,13 +31,7 @@ export const freshTopic = (admin: Admin, label: string, partitions = 1) =>
     (topic) => Effect.promise(() => admin.deleteTopics({ topics: [topic] }).catch(() => undefined))
   )
 
-export interface TopicRecord {
-  readonly partition: number
-  readonly offset: string
-  readonly key: string
-  readonly value: string
-  readonly headers: Readonly<Record<string, string>>
-}
+export type TopicRecord = KafkaTopicRecord
 
 /**
  * Reads `topic` from the beginning in a new group until `count` records arrived (or 20 s
