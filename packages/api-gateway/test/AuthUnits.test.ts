@@ -3,14 +3,16 @@
  * the refresh-token hash, the argon2id hasher, and AuthConfig's production refusal.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Duration, Effect, Exit, Layer, Redacted } from "effect"
+import { ConfigProvider, Duration, Effect, Exit, Layer, Option, Redacted } from "effect"
 import { TestClock } from "effect/testing"
 import { ServerConfig } from "@pylon/platform/ServerConfig"
 import type { AppEnv } from "@pylon/platform/ServerConfig"
 import { AccessTokens } from "../src/auth/AccessTokens.ts"
 import { AuthConfig, DEVELOPMENT_JWT_SECRET } from "../src/auth/AuthConfig.ts"
-import { hashRefreshToken } from "../src/auth/AuthService.ts"
+import { AuthService, hashRefreshToken } from "../src/auth/AuthService.ts"
 import { PasswordHasher } from "../src/auth/PasswordHasher.ts"
+import { RefreshTokenRepository } from "../src/auth/RefreshTokenRepository.ts"
+import { UserRepository } from "../src/auth/UserRepository.ts"
 import { claimsOf, headerOf, signToken, unsignedToken } from "./support/Tokens.ts"
 
 const SECRET = "unit-test-secret-unit-test-secret-0123456789"
@@ -163,5 +165,50 @@ describe("AuthConfig", () => {
         expect(Duration.toMinutes(custom.value.accessTokenTtl)).toBe(5)
         expect(Duration.toDays(custom.value.refreshTokenTtl)).toBe(2)
       }
+    }))
+})
+
+describe("AuthService.login", () => {
+  // Deterministic twin of the HTTP timing check: the unknown-email path must pay for argon2 too.
+  it.effect("runs the password check once, also when the email is unknown, and answers InvalidCredentials", () =>
+    Effect.gen(function*() {
+      const verified: Array<string | undefined> = []
+      const recordingHasher = Layer.succeed(PasswordHasher, {
+        hash: (password: string) => Effect.succeed(`hashed:${password}`),
+        verifyOrBurn: (stored: string | undefined, _password: string) =>
+          Effect.sync(() => {
+            verified.push(stored)
+            return false
+          })
+      })
+      const noUsers = Layer.succeed(UserRepository, {
+        create: () => Effect.die(new Error("not used")),
+        findByEmail: () => Effect.succeed(Option.none()),
+        findById: () => Effect.succeed(Option.none())
+      })
+      const noTokens = Layer.succeed(RefreshTokenRepository, {
+        insert: () => Effect.die(new Error("not used")),
+        findByHash: () => Effect.succeed(Option.none()),
+        rotate: () => Effect.die(new Error("not used")),
+        revokeFamily: () => Effect.void,
+        isFamilyActive: () => Effect.succeed(false)
+      })
+      const exit = yield* Effect.exit(
+        Effect.gen(function*() {
+          const auth = yield* AuthService
+          return yield* auth.login({ email: "nobody@example.test", password: "whatever1" })
+        }).pipe(
+          Effect.provide(AuthService.layer.pipe(
+            Layer.provide([recordingHasher, noUsers, noTokens, accessTokensLayer]),
+            Layer.provide(AuthConfig.make({
+              jwtSecret: Redacted.make("unit-test-secret-unit-test-secret"),
+              accessTokenTtl: Duration.minutes(15),
+              refreshTokenTtl: Duration.days(7)
+            }))
+          ))
+        )
+      )
+      expect(verified).toEqual([undefined])
+      expect(Exit.isFailure(exit) && JSON.stringify(exit.cause)).toContain("InvalidCredentials")
     }))
 })
