@@ -28,15 +28,19 @@ const TestLive = RoomFanout.layer.pipe(
 
 const recorder = (userId: LocalSubscriber["userId"], connectionId: string) => {
   const seqs: Array<number> = []
+  const jsons: Array<string> = []
   const events: Array<string> = []
   const subscriber: LocalSubscriber = {
     connectionId,
     userId,
-    onMessage: (_room, seq) => void seqs.push(seq),
+    onMessage: (_room, seq, json) => {
+      seqs.push(seq)
+      jsons.push(json)
+    },
     onEvent: (_room, json) => void events.push(json),
     onKicked: () => undefined
   }
-  return { subscriber, seqs, events }
+  return { subscriber, seqs, jsons, events }
 }
 
 const waitFor = (condition: () => boolean) =>
@@ -47,13 +51,15 @@ const waitFor = (condition: () => boolean) =>
 describe("BusEnvelope", () => {
   it("round-trips every kind and rejects garbage", () => {
     const cases: ReadonlyArray<BusEnvelope> = [
-      { kind: "message", seq: 42, json: "{\"a\":\"x\\ny\"}" },
+      { kind: "message", roomId: "r-1", seq: 42, json: "{\"a\":\"x\\ny\"}" },
       { kind: "event", excludeUserId: "u-1", json: "{}" },
       { kind: "event", excludeUserId: undefined, json: "{}" },
       { kind: "kick", userId: "u-2" }
     ]
     for (const envelope of cases) expect(decodeEnvelope(encodeEnvelope(envelope))).toEqual(envelope)
-    expect(decodeEnvelope("m 0\n{}")).toBeUndefined()
+    expect(decodeEnvelope("m 0 r-1\n{}")).toBeUndefined()
+    expect(decodeEnvelope("m 1\n{}")).toBeUndefined()
+    expect(decodeEnvelope("m 1 \n{}")).toBeUndefined()
     expect(decodeEnvelope("m x\n{}")).toBeUndefined()
     expect(decodeEnvelope("z 1\n{}")).toBeUndefined()
     expect(decodeEnvelope("garbage")).toBeUndefined()
@@ -96,7 +102,12 @@ layer(TestLive, { excludeTestServices: true, timeout: "60 seconds" })("RoomFanou
       }
       const publish = (index: number) => {
         const message = sent[index]!
-        return fanout.publish(room, { kind: "message", seq: message.seq, json: encodeServerFrame(messageFrame(message)) })
+        return fanout.publish(room, {
+          kind: "message",
+          roomId: message.room_id,
+          seq: message.seq,
+          json: encodeServerFrame(messageFrame(message))
+        })
       }
       // 1, then 1 again (duplicate), then 4 (2 and 3 were "lost"), then 5.
       yield* publish(0)
@@ -106,6 +117,42 @@ layer(TestLive, { excludeTestServices: true, timeout: "60 seconds" })("RoomFanou
       yield* waitFor(() => a.seqs.length >= 5 && b.seqs.length >= 5)
       expect(a.seqs).toEqual([1, 2, 3, 4, 5])
       expect(b.seqs).toEqual([1, 2, 3, 4, 5])
+    }))
+
+  it.effect("drops a message envelope of another room: no delivery and no cursor jump", () =>
+    Effect.gen(function*() {
+      const fanout = yield* RoomFanout
+      const chat = yield* ChatClient
+      const alice = yield* createUser("alice")
+      const bob = yield* createUser("bob")
+      const roomA: RoomId = yield* createRoom(alice.id, [])
+      const roomB: RoomId = yield* createRoom(alice.id, [bob.id])
+      const b = recorder(bob.id, "conn-b3")
+      yield* fanout.subscribe(b.subscriber, roomB, 0)
+      const send = (room_id: RoomId, content: string) =>
+        chat.SendMessage({ user_id: alice.id, room_id, content, msg_type: "text", client_msg_id: null })
+      // Room A runs ahead to seq 3; its message is (wrongly) published on room B's channel.
+      yield* send(roomA, "a1")
+      yield* send(roomA, "a2")
+      const secret = (yield* send(roomA, "private to A")).message
+      yield* fanout.publish(roomB, {
+        kind: "message",
+        roomId: secret.room_id,
+        seq: secret.seq,
+        json: encodeServerFrame(messageFrame(secret))
+      })
+      // B's own first message must still be delivered (its seq 1 is below A's 3).
+      const own = (yield* send(roomB, "b1")).message
+      yield* fanout.publish(roomB, {
+        kind: "message",
+        roomId: own.room_id,
+        seq: own.seq,
+        json: encodeServerFrame(messageFrame(own))
+      })
+      yield* waitFor(() => b.seqs.length >= 1)
+      expect(b.seqs).toEqual([1])
+      expect(b.jsons.some((json) => json.includes("private to A"))).toBe(false)
+      yield* fanout.unsubscribe("conn-b3", roomB)
     }))
 
   it.effect("events skip the excluded user; a kick removes only that user's sockets", () =>

@@ -31,7 +31,7 @@ export interface MessagePage {
 export class MessageRepository extends Context.Service<MessageRepository, {
   /**
    * Stores `message` with the room's next `seq` and its `message_created` outbox row in one
-   * transaction. A repeated `(sender_id, client_msg_id)` returns the original message with
+   * transaction. A repeated `(room_id, sender_id, client_msg_id)` returns the original message with
    * `created: false` and stores nothing (no `seq` is consumed).
    */
   readonly send: (

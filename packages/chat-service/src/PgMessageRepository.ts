@@ -1,8 +1,9 @@
 /**
  * `MessageRepository` on PostgreSQL (migrations 0003–0005).
  *
- * `send` is one transaction: an earlier send with the same `(sender_id, client_msg_id)` is
- * returned as is; otherwise the room row is bumped if the sender is a member (`UPDATE rooms …
+ * `send` is one transaction: an earlier send with the same `(room_id, sender_id, client_msg_id)` is
+ * returned as is (migration 0007: the key is scoped to the room, so a reused id in another room is
+ * a new message there, never a replay of the first room's message); otherwise the room row is bumped if the sender is a member (`UPDATE rooms …
  * RETURNING last_seq`, whose row lock serialises concurrent senders of a room and hands out
  * gap-free seqs), the message and its outbox row are inserted in one statement, and it commits.
  * Any failure rolls everything back, so a refused or failed send consumes no `seq`.
@@ -92,10 +93,10 @@ export const PgMessageRepository = Layer.effect(
     const seqRows = decodeAll(SeqRow)
     const bumpRows = decodeAll(BumpRow)
 
-    const findByClientMsgId = (sender_id: UserId, client_msg_id: ClientMsgId) =>
+    const findByClientMsgId = (room_id: RoomId, sender_id: UserId, client_msg_id: ClientMsgId) =>
       messageRows(sql`
         SELECT ${columns} FROM messages m JOIN users u ON u.id = m.sender_id
-        WHERE m.sender_id = ${sender_id} AND m.client_msg_id = ${client_msg_id}`).pipe(
+        WHERE m.room_id = ${room_id} AND m.sender_id = ${sender_id} AND m.client_msg_id = ${client_msg_id}`).pipe(
         Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toMessage))
       )
 
@@ -127,7 +128,7 @@ export const PgMessageRepository = Layer.effect(
     const store = Effect.fnUntraced(function*(input: NewMessage) {
       const key = input.client_msg_id
       if (key !== null) {
-        const existing = yield* findByClientMsgId(input.sender_id, key)
+        const existing = yield* findByClientMsgId(input.room_id, input.sender_id, key)
         if (Option.isSome(existing)) return { message: existing.value, created: false }
       }
       // The room row lock taken here serialises concurrent senders of the room until commit.
@@ -162,7 +163,7 @@ export const PgMessageRepository = Layer.effect(
           INSERT INTO messages (id, room_id, seq, sender_id, client_msg_id, msg_type, content, created_at)
           VALUES (${input.id}, ${input.room_id}, ${Number(bump.seq)}, ${input.sender_id}, ${input.client_msg_id},
                   ${input.msg_type}, ${input.content}, ${DateTime.toDateUtc(bump.created_at)})
-          ON CONFLICT (sender_id, client_msg_id) WHERE client_msg_id IS NOT NULL DO NOTHING
+          ON CONFLICT (room_id, sender_id, client_msg_id) WHERE client_msg_id IS NOT NULL DO NOTHING
           RETURNING id
         )
         INSERT INTO outbox (topic, aggregate_key, event_type, payload, headers)
@@ -183,7 +184,7 @@ export const PgMessageRepository = Layer.effect(
         // A concurrent send with the same key committed first: our transaction (and the seq it
         // took) is rolled back, and the caller gets the winner, exactly as for a later retry.
         Effect.catchTag("ClientMsgIdTaken", ({ client_msg_id }) =>
-          findByClientMsgId(input.sender_id, client_msg_id).pipe(
+          findByClientMsgId(input.room_id, input.sender_id, client_msg_id).pipe(
             Effect.flatMap(Option.match({
               onNone: () => Effect.die(new Error("client_msg_id conflict, but no message holds it")),
               onSome: (message): Effect.Effect<SendMessageResult> => Effect.succeed({ message, created: false })

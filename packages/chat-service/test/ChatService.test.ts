@@ -147,6 +147,27 @@ layer(ChatTestLive, { excludeTestServices: true, timeout: "60 seconds" })("ChatS
         expect(yield* messageCount(room)).toBe(2)
       }))
 
+    it.effect("a client_msg_id reused in another room is a new message there, never the first room's", () =>
+      Effect.gen(function*() {
+        const alice = yield* createUser("alice")
+        const bob = yield* createUser("bob")
+        const roomA = yield* createRoom(alice.id)
+        const roomB = yield* createRoom(alice.id, [bob.id])
+        const secret = yield* send(alice.id, roomA, "private to A", "c-1")
+        const inB = yield* send(alice.id, roomB, "hello B", "c-1")
+        expect(inB.created).toBe(true)
+        expect(inB.message.room_id).toBe(roomB)
+        expect(inB.message.content).toBe("hello B")
+        expect(inB.message.id).not.toBe(secret.message.id)
+        expect(inB.message.seq).toBe(1)
+        // A retry in each room still returns that room's original.
+        const retryA = yield* send(alice.id, roomA, "retry", "c-1")
+        const retryB = yield* send(alice.id, roomB, "retry", "c-1")
+        expect([retryA.created, retryA.message.id]).toEqual([false, secret.message.id])
+        expect([retryB.created, retryB.message.id]).toEqual([false, inB.message.id])
+        expect(yield* messageCount(roomB)).toBe(1)
+      }))
+
     it.effect("a non-member gets NotRoomMember and nothing is written", () =>
       Effect.gen(function*() {
         const alice = yield* createUser("alice")

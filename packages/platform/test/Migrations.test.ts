@@ -123,15 +123,17 @@ layer(TestDatabase, { timeout: "60 seconds", excludeTestServices: true })("migra
       yield* insertMessage(yield* insertRoom(user), user, 1, "first elsewhere")
     }))
 
-  it.effect("client_msg_id is unique per sender", () =>
+  it.effect("client_msg_id is unique per sender within a room", () =>
     Effect.gen(function*() {
       const alice = yield* insertUser("idem_alice")
       const bob = yield* insertUser("idem_bob")
       const room = yield* insertRoom(alice)
       yield* insertMessage(room, alice, 1, "hi", "c-1")
-      expect(yield* rejectedBy(insertMessage(room, alice, 2, "hi", "c-1"), "messages_sender_client_msg_id_key"))
+      expect(yield* rejectedBy(insertMessage(room, alice, 2, "hi", "c-1"), "messages_room_sender_client_msg_id_key"))
         .toBe("UniqueViolation")
       yield* insertMessage(room, bob, 2, "hi", "c-1")
+      // The same key in another room is another message (it was a cross-room replay before 0007).
+      yield* insertMessage(yield* insertRoom(alice), alice, 1, "elsewhere", "c-1")
       yield* insertMessage(room, alice, 3, "no id")
       yield* insertMessage(room, alice, 4, "no id either")
       expect(yield* rejectedBy(insertMessage(room, alice, 5, "long", "x".repeat(65)), "messages_client_msg_id_length"))
@@ -290,7 +292,7 @@ CREATE TABLE t (
       expect(file).toMatch(/^\d{4}_[a-z0-9_]+\.sql$/)
       const statements = splitStatements(readFileSync(`${defaultMigrationsDirectory}/${file}`, "utf8"))
       expect(statements.length).toBeGreaterThan(0)
-      for (const statement of statements) expect(statement).toMatch(/^(--[^\n]*\n)*\s*(CREATE|ALTER|COMMENT)\b/)
+      for (const statement of statements) expect(statement).toMatch(/^(--[^\n]*\n)*\s*(CREATE|ALTER|COMMENT|DROP)\b/)
     }
     const users = splitStatements(readFileSync(`${defaultMigrationsDirectory}/0001_users.sql`, "utf8"))
     expect(users.find((statement) => statement.includes("CREATE FUNCTION"))).toContain("RETURN NEW;\nEND;\n$$")

@@ -13,6 +13,7 @@ import { ConfigProvider, Context, Effect, Layer, References } from "effect"
 import type { ServerFrame } from "@pylon/contracts/WsFrames"
 import { boundPort } from "@pylon/platform/HttpServerLive"
 import { devLayer } from "../src/DevMode.ts"
+import { crossRoomReplay } from "./support/CrossRoomReplay.ts"
 import { createRoom, fullHistory, registerUser } from "./support/Rest.ts"
 import type { TestUser } from "./support/Rest.ts"
 import { connect, frame } from "./support/WsClient.ts"
@@ -93,5 +94,10 @@ layer(Embedded, { excludeTestServices: true, timeout: "120 seconds" })("embedded
       const notification = yield* b2.next(frame("notification"), 15_000)
       expect(notification.notification.room_id).toBe(room)
       expect(notification.notification.type).toBe("message")
+    }))
+  it.effect("a client_msg_id reused in another room is a new message there: nothing of the first room leaks", () =>
+    Effect.gen(function*() {
+      const base = yield* BaseUrl
+      yield* crossRoomReplay(base, base)
     }))
 })

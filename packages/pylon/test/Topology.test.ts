@@ -12,6 +12,7 @@ import type { ServerFrame } from "@pylon/contracts/WsFrames"
 import { rawConnect } from "./support/RawWsClient.ts"
 import type { TestUser } from "./support/Rest.ts"
 import { createRoom, fullHistory, historyRequest, leaveRoom, metricValue, readyStatus, registerUser } from "./support/Rest.ts"
+import { crossRoomReplay } from "./support/CrossRoomReplay.ts"
 import { Topology, TopologyStack } from "./support/TopologyStack.ts"
 import { attemptUpgrade, connect, frame } from "./support/WsClient.ts"
 import type { FrameOf, WsClient } from "./support/WsClient.ts"
@@ -249,6 +250,12 @@ layer(Stack, { excludeTestServices: true, timeout: "120 seconds" })("microservic
           [2, "marker-1", "marker"]
         ])
         expect(history[0]?.id).toBe(ack1?.message_id)
+      }))
+
+    it.effect("a client_msg_id reused in another room is a new message there: nothing of the first room leaks, B's cursor does not jump", () =>
+      Effect.gen(function*() {
+        const { A, B } = yield* gatewayUrls
+        yield* crossRoomReplay(A, B)
       }))
 
     it.effect("concurrent senders on both gateways get distinct, gap-free seqs (checked against REST history)", () =>

@@ -36,6 +36,9 @@ const GAP_FILL_PAGE = 100
 const deliveredMessages = Metric.counter("pylon_ws_messages_delivered_total", {
   description: "Message frames handed to local sockets"
 })
+const misroutedMessages = Metric.counter("pylon_ws_misrouted_messages_total", {
+  description: "Message envelopes dropped because their room differs from the channel they came on"
+})
 const gapFills = Metric.counter("pylon_ws_gap_fills_total", {
   description: "Times a room's seq gap was filled from history"
 })
@@ -93,6 +96,11 @@ export class RoomFanout extends Context.Service<RoomFanout, {
           if (envelope === undefined) return yield* Effect.logWarning("ignoring malformed bus payload")
           switch (envelope.kind) {
             case "message": {
+              if (envelope.roomId !== roomId) {
+                // Never deliver another room's message here, nor let its seq move this room's cursor.
+                yield* Metric.update(misroutedMessages, 1)
+                return yield* Effect.logWarning("dropping a message envelope whose room is not its channel's")
+              }
               if (envelope.seq > state.lastSeq + 1) yield* fillFromHistory(roomId, state, envelope.seq)
               deliver(roomId, state, envelope.seq, envelope.json)
               yield* Metric.update(deliveredMessages, state.subscribers.size)

@@ -261,8 +261,12 @@ const session = Effect.fnUntraced(function*(ws: WebSocket, claims: AccessTokenCl
             client_msg_id: ref ?? null
           }).pipe(Effect.tapError((error) => Effect.sync(() => sendFailure(error, ref))))
           sendFrame(ackFrame(result.message))
+          // A retry (`created: false`) is re-acked, never re-broadcast: its message was published
+          // when it was created, and a lost publish is recovered by the seq gap fill.
+          if (!result.created) return
           yield* fanout.publish(frame.room_id, {
             kind: "message",
+            roomId: result.message.room_id,
             seq: result.message.seq,
             json: encodeServerFrame(messageFrame(result.message))
           })
