@@ -361,10 +361,23 @@ kafka_ready_in_log() {
   [ -f "$KAFKA_LOG" ] && grep -qE 'Kafka Server started|Transitioning from RECOVERY to RUNNING' "$KAFKA_LOG"
 }
 
+# Seen once on a loaded fresh machine: the pid check failed while the broker we launched was
+# alive and became ready. Before declaring the broker dead, look for it by its own config file
+# (unique to this checkout) and record its pid again.
+kafka_recover_pid() {
+  local pid
+  sleep 0.5
+  pid_alive "$KAFKA_PID" kafka.Kafka && return 0
+  pid="$(pgrep -f -- "kafka.Kafka $KAFKA_DIR/server.properties" | head -n 1 || true)"
+  [ -n "$pid" ] || return 1
+  log "kafka: broker found as pid $pid (the recorded pid did not match); continuing"
+  echo "$pid" >"$KAFKA_PID"
+}
+
 kafka_wait_ready() {   # wait for the broker whose pid is in KAFKA_PID
   local start=$SECONDS
   while ((SECONDS - start < KAFKA_TIMEOUT)); do
-    if ! pid_alive "$KAFKA_PID" kafka.Kafka; then
+    if ! pid_alive "$KAFKA_PID" kafka.Kafka && ! kafka_recover_pid; then
       tail -n 60 "$KAFKA_LOG" >&2 || true
       rm -f "$KAFKA_PID"
       die "kafka: the broker exited during startup (log $KAFKA_LOG)"
