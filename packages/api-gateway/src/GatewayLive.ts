@@ -14,6 +14,7 @@ import { AuthConfig } from "./auth/AuthConfig.ts"
 import { AuthService } from "./auth/AuthService.ts"
 import { PasswordHasher } from "./auth/PasswordHasher.ts"
 import { PgRefreshTokenRepository } from "./auth/RefreshTokenRepository.ts"
+import { SessionRevocations } from "./auth/SessionRevocations.ts"
 import { PgUserRepository } from "./auth/UserRepository.ts"
 import { AuthRoutes } from "./http/AuthHttp.ts"
 import { MessagesRoutes } from "./http/MessagesHttp.ts"
@@ -29,7 +30,9 @@ import { WsSettings } from "./ws/WsSettings.ts"
 
 export const SERVICE_NAME = "api-gateway"
 
+/** Auth, and the session revocations the WebSocket endpoint shares with it (needs RoomBus). */
 export const AuthLive = AuthService.layer.pipe(
+  Layer.provideMerge(SessionRevocations.layer),
   Layer.provide([PgUserRepository, PgRefreshTokenRepository, PasswordHasher.layer, AccessTokens.layer]),
   Layer.provideMerge(AuthConfig.layer)
 )

@@ -430,6 +430,7 @@ layer(gatewayLayer(), { excludeTestServices: true })("api-gateway over HTTP", (i
       Effect.gen(function*() {
         const { jwtSecret } = yield* Gateway
         const { session } = yield* newUser("jwt")
+        const other = yield* newUser("jwt_other")
         const claims = claimsOf(session.token)
         const sign = (payload: Record<string, unknown>, secret = jwtSecret, alg: "HS256" | "HS512" = "HS256") =>
           Effect.promise(() => signToken(payload, secret, alg))
@@ -451,6 +452,8 @@ layer(gatewayLayer(), { excludeTestServices: true })("api-gateway over HTTP", (i
           ["no exp", yield* sign({ ...claims, exp: undefined })],
           ["expired", yield* sign({ ...claims, iat: nowSeconds() - 120, exp: nowSeconds() - 60 })],
           ["unknown session", yield* sign({ ...claims, sid: "00000000-0000-7000-8000-000000000001" })],
+          ["another user's live session", yield* sign({ ...claims, sid: claimsOf(other.session.token).sid })],
+          ["lifetime beyond JWT_EXPIRY", yield* sign({ ...claims, iat: nowSeconds() - 10, exp: nowSeconds() + 24 * 3600 })],
           ["the refresh token", session.refresh_token],
           ["tampered payload", tamper(session.token)]
         ]

@@ -12,6 +12,7 @@ import { AuthConfig, DEVELOPMENT_JWT_SECRET } from "../src/auth/AuthConfig.ts"
 import { AuthService, hashRefreshToken } from "../src/auth/AuthService.ts"
 import { PasswordHasher } from "../src/auth/PasswordHasher.ts"
 import { RefreshTokenRepository } from "../src/auth/RefreshTokenRepository.ts"
+import { SessionRevocations } from "../src/auth/SessionRevocations.ts"
 import { UserRepository } from "../src/auth/UserRepository.ts"
 import { claimsOf, headerOf, signToken, unsignedToken } from "./support/Tokens.ts"
 
@@ -191,15 +192,17 @@ describe("AuthService.login", () => {
         findByHash: () => Effect.succeed(Option.none()),
         rotate: () => Effect.die(new Error("not used")),
         revokeFamily: () => Effect.void,
-        isFamilyActive: () => Effect.succeed(false)
+        isFamilyActive: () => Effect.succeed(false),
+        activeFamilies: () => Effect.succeed(new Set<string>())
       })
+      const noRevocations = Layer.succeed(SessionRevocations, { announce: () => Effect.void, register: () => Effect.void })
       const exit = yield* Effect.exit(
         Effect.gen(function*() {
           const auth = yield* AuthService
           return yield* auth.login({ email: "nobody@example.test", password: "whatever1" })
         }).pipe(
           Effect.provide(AuthService.layer.pipe(
-            Layer.provide([recordingHasher, noUsers, noTokens, accessTokensLayer]),
+            Layer.provide([recordingHasher, noUsers, noTokens, accessTokensLayer, noRevocations]),
             Layer.provide(AuthConfig.make({
               jwtSecret: Redacted.make("unit-test-secret-unit-test-secret"),
               accessTokenTtl: Duration.minutes(15),

@@ -11,7 +11,17 @@ import { Effect, Fiber } from "effect"
 import type { ServerFrame } from "@pylon/contracts/WsFrames"
 import { rawConnect } from "./support/RawWsClient.ts"
 import type { TestUser } from "./support/Rest.ts"
-import { createRoom, fullHistory, historyRequest, leaveRoom, metricValue, readyStatus, registerUser } from "./support/Rest.ts"
+import {
+  createRoom,
+  fullHistory,
+  historyRequest,
+  leaveRoom,
+  loginUser,
+  metricValue,
+  readyStatus,
+  registerUser,
+  request
+} from "./support/Rest.ts"
 import { crossRoomReplay } from "./support/CrossRoomReplay.ts"
 import { Topology, TopologyStack } from "./support/TopologyStack.ts"
 import { attemptUpgrade, connect, frame } from "./support/WsClient.ts"
@@ -354,6 +364,36 @@ layer(Stack, { excludeTestServices: true, timeout: "120 seconds" })("microservic
         expect(forbidden.status).toBe(403)
         expect(forbidden.body).toMatchObject({ success: false, error: { code: "forbidden" } })
         expect((yield* historyRequest(B, alice, room, "limit=10")).status).toBe(200)
+      }))
+
+    it.effect("logout or refresh-token reuse on gateway A closes that session's sockets on both nodes with 1008; other sessions stay", () =>
+      Effect.gen(function*() {
+        const { A, B } = yield* gatewayUrls
+        const [alice] = yield* users("alice")
+        if (alice === undefined) return
+        const second = yield* loginUser(A, alice)
+        const third = yield* loginUser(B, alice)
+        const onA = yield* connect(A, alice.token, { name: "alice-s1@A" })
+        const onB = yield* connect(B, alice.token, { name: "alice-s1@B" })
+        const otherSession = yield* connect(B, second.token, { name: "alice-s2@B" })
+        const thirdSession = yield* connect(A, third.token, { name: "alice-s3@A" })
+
+        const loggedOut = yield* request(A, "POST", "/api/v1/auth/logout", { token: alice.token })
+        expect(loggedOut.status).toBe(200)
+        for (const client of [onA, onB]) {
+          const closed = yield* client.closed(10_000)
+          expect([closed.code, closed.reason]).toEqual([1008, "session revoked"])
+        }
+        yield* otherSession.roundTrip
+        yield* thirdSession.roundTrip
+
+        // Refresh-token reuse ends the second session, also on the other node.
+        expect((yield* request(B, "POST", "/api/v1/auth/refresh", { json: { refresh_token: second.refreshToken } })).status).toBe(200)
+        expect((yield* request(A, "POST", "/api/v1/auth/refresh", { json: { refresh_token: second.refreshToken } })).status).toBe(401)
+        const closed = yield* otherSession.closed(10_000)
+        expect([closed.code, closed.reason]).toEqual([1008, "session revoked"])
+        yield* thirdSession.roundTrip
+        yield* thirdSession.close
       }))
 
     it.effect("a REST leave on gateway A stops delivery to the user's socket on gateway B at once", () =>

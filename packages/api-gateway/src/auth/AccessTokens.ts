@@ -1,7 +1,8 @@
 /**
  * Access tokens: HS256 JWTs with `token_type: "access"`, `sub`, `username`, `sid` (refresh-token
  * family = session) and `jti`. Verification pins the algorithm (no `none`, no switching), checks
- * expiry and the token type, and decodes the claims with Schema.
+ * expiry, the token type and that its lifetime (`exp − iat`) is at most `JWT_EXPIRY`, and
+ * decodes the claims with Schema.
  */
 import { Clock, Context, Duration, Effect, Layer, Redacted, Schema } from "effect"
 import { errors as JoseErrors, jwtVerify, SignJWT } from "jose"
@@ -10,6 +11,8 @@ import { AccessTokenClaims } from "@pylon/contracts/Auth"
 import { AuthConfig } from "./AuthConfig.ts"
 
 const ALGORITHM = "HS256"
+/** Tolerated difference between gateway clocks for a token's `iat`. */
+const CLOCK_SKEW_SECONDS = 60
 
 export type AccessClaims = AccessTokenClaims
 
@@ -64,9 +67,14 @@ export class AccessTokens extends Context.Service<AccessTokens, {
               reason: cause instanceof JoseErrors.JWTExpired ? "token expired" : "invalid token"
             })
         })
-        return yield* decodeClaims(payload).pipe(
+        const claims = yield* decodeClaims(payload).pipe(
           Effect.mapError(() => new InvalidAccessToken({ reason: "invalid token claims" }))
         )
+        // We never issue a longer-lived token; one that claims more was not minted by this config.
+        if (claims.exp - claims.iat > ttlSeconds || claims.iat > now + CLOCK_SKEW_SECONDS) {
+          return yield* new InvalidAccessToken({ reason: "invalid token lifetime" })
+        }
+        return claims
       })
 
       return AccessTokens.of({ issue, verify })

@@ -6,13 +6,15 @@ import { createHash, randomBytes } from "node:crypto"
 import { Clock, Context, Duration, Effect, Layer, Option } from "effect"
 import type { AccessTokenClaims, LoginRequest, RegisterRequest } from "@pylon/contracts/Auth"
 import { AlreadyExists, InvalidCredentials, Unauthorized } from "@pylon/contracts/Errors"
+import type { BadRequest } from "@pylon/contracts/Errors"
 import { newId } from "@pylon/platform/IdGenerator"
-import { sqlFailureToUnavailable } from "@pylon/platform/SqlFailures"
+import { sqlFailureToDomainError, sqlFailureToUnavailable } from "@pylon/platform/SqlFailures"
 import type { Unavailable } from "@pylon/contracts/Errors"
 import { AccessTokens } from "./AccessTokens.ts"
 import { AuthConfig } from "./AuthConfig.ts"
 import { PasswordHasher } from "./PasswordHasher.ts"
 import { RefreshTokenRepository } from "./RefreshTokenRepository.ts"
+import { SessionRevocations } from "./SessionRevocations.ts"
 import type { UserRow } from "./UserRepository.ts"
 import { UserRepository } from "./UserRepository.ts"
 
@@ -29,11 +31,12 @@ export const hashRefreshToken = (token: string): string => createHash("sha256").
 const newRefreshTokenValue = Effect.sync(() => randomBytes(32).toString("base64url"))
 
 export class AuthService extends Context.Service<AuthService, {
-  readonly register: (input: RegisterRequest) => Effect.Effect<Session, AlreadyExists | Unavailable>
-  readonly login: (input: LoginRequest) => Effect.Effect<Session, InvalidCredentials | Unavailable>
+  /** Username and email reach SQL as text: a value PostgreSQL refuses (class 22) is `BadRequest`. */
+  readonly register: (input: RegisterRequest) => Effect.Effect<Session, AlreadyExists | BadRequest | Unavailable>
+  readonly login: (input: LoginRequest) => Effect.Effect<Session, InvalidCredentials | BadRequest | Unavailable>
   readonly refresh: (refreshToken: string) => Effect.Effect<Session, Unauthorized | Unavailable>
   readonly logout: (claims: AccessTokenClaims) => Effect.Effect<void, Unavailable>
-  /** Verifies an access token and that its session was not revoked. */
+  /** Verifies an access token, and that its session was not revoked and belongs to its subject. */
   readonly authenticate: (token: string) => Effect.Effect<AccessTokenClaims, Unauthorized | Unavailable>
   readonly currentUser: (claims: AccessTokenClaims) => Effect.Effect<UserRow, Unauthorized | Unavailable>
 }>()("pylon/gateway/AuthService") {
@@ -45,6 +48,11 @@ export class AuthService extends Context.Service<AuthService, {
       const refreshTokens = yield* RefreshTokenRepository
       const hasher = yield* PasswordHasher
       const accessTokens = yield* AccessTokens
+      const revocations = yield* SessionRevocations
+
+      /** Revokes the session in the database, then ends its live connections on every node. */
+      const endSession = (familyId: string) =>
+        Effect.andThen(refreshTokens.revokeFamily(familyId), revocations.announce(familyId))
 
       const newRefreshToken = (userId: string, familyId: string) =>
         Effect.gen(function*() {
@@ -87,7 +95,7 @@ export class AuthService extends Context.Service<AuthService, {
             Effect.fail(new AlreadyExists({ message: `${taken.field} already taken` })))
         )
         return yield* startSession(user)
-      }, sqlFailureToUnavailable)
+      }, sqlFailureToDomainError)
 
       const login = Effect.fn("AuthService.login")(function*(input: LoginRequest) {
         const user = yield* users.findByEmail(input.email)
@@ -97,7 +105,7 @@ export class AuthService extends Context.Service<AuthService, {
         )
         if (!ok || Option.isNone(user)) return yield* new InvalidCredentials()
         return yield* startSession(user.value)
-      }, sqlFailureToUnavailable)
+      }, sqlFailureToDomainError)
 
       const refresh = Effect.fn("AuthService.refresh")(function*(token: string) {
         const found = yield* refreshTokens.findByHash(hashRefreshToken(token))
@@ -106,7 +114,7 @@ export class AuthService extends Context.Service<AuthService, {
         if (row.revoked_at !== null) return yield* new Unauthorized({ message: "refresh token revoked" })
         if (row.rotated_at !== null) {
           // Reuse of a rotated token: someone holds a copy. End the whole session.
-          yield* refreshTokens.revokeFamily(row.family_id)
+          yield* endSession(row.family_id)
           yield* Effect.logWarning("refresh token reuse detected; session revoked").pipe(
             Effect.annotateLogs({ user_id: row.user_id, session_id: row.family_id })
           )
@@ -121,21 +129,23 @@ export class AuthService extends Context.Service<AuthService, {
         const rotated = yield* refreshTokens.rotate(row.id, next.row)
         if (!rotated) {
           // Lost a race with another use of the same token: that is reuse too.
-          yield* refreshTokens.revokeFamily(row.family_id)
+          yield* endSession(row.family_id)
           return yield* new Unauthorized({ message: "refresh token reuse detected" })
         }
         return yield* sessionFor(user.value, row.family_id, next)
       }, sqlFailureToUnavailable)
 
       const logout = Effect.fn("AuthService.logout")(function*(claims: AccessTokenClaims) {
-        yield* refreshTokens.revokeFamily(claims.sid)
+        yield* endSession(claims.sid)
       }, sqlFailureToUnavailable)
 
       const authenticate = Effect.fn("AuthService.authenticate")(function*(token: string) {
         const claims = yield* accessTokens.verify(token).pipe(
           Effect.mapError((invalid) => new Unauthorized({ message: invalid.reason }))
         )
-        if (!(yield* refreshTokens.isFamilyActive(claims.sid))) {
+        // The session must be live and be the token subject's own (a token whose `sid` names
+        // another user's session is refused even though its signature is valid).
+        if (!(yield* refreshTokens.isFamilyActive(claims.sid, claims.sub))) {
           return yield* new Unauthorized({ message: "session revoked" })
         }
         return claims

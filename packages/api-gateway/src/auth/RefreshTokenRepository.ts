@@ -31,7 +31,10 @@ export class RefreshTokenRepository extends Context.Service<RefreshTokenReposito
   /** Marks `previousId` rotated and inserts `next`; false when it was already rotated or revoked. */
   readonly rotate: (previousId: string, next: NewRefreshToken) => Effect.Effect<boolean, SqlError>
   readonly revokeFamily: (familyId: string) => Effect.Effect<void, SqlError>
-  readonly isFamilyActive: (familyId: string) => Effect.Effect<boolean, SqlError>
+  /** The session is not revoked and belongs to `userId` (an access token's `sid` and `sub`). */
+  readonly isFamilyActive: (familyId: string, userId: string) => Effect.Effect<boolean, SqlError>
+  /** Which of `familyIds` are not revoked (one query for a node's open connections). */
+  readonly activeFamilies: (familyIds: ReadonlyArray<string>) => Effect.Effect<ReadonlySet<string>, SqlError>
 }>()("pylon/gateway/RefreshTokenRepository") {}
 
 export const PgRefreshTokenRepository = Layer.effect(
@@ -39,6 +42,7 @@ export const PgRefreshTokenRepository = Layer.effect(
   Effect.gen(function*() {
     const sql = yield* SqlClient
     const decodeRows = Schema.decodeUnknownEffect(Schema.Array(RefreshTokenRow))
+    const decodeFamilyIds = Schema.decodeUnknownEffect(Schema.Array(Schema.Struct({ family_id: Schema.String })))
 
     const insert = (token: NewRefreshToken) =>
       sql`INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at)
@@ -70,10 +74,18 @@ export const PgRefreshTokenRepository = Layer.effect(
         yield* sql`UPDATE refresh_tokens SET revoked_at = now()
                    WHERE family_id = ${familyId} AND revoked_at IS NULL`
       }),
-      isFamilyActive: Effect.fn("RefreshTokenRepository.isFamilyActive")(function*(familyId: string) {
+      isFamilyActive: Effect.fn("RefreshTokenRepository.isFamilyActive")(function*(familyId: string, userId: string) {
         const rows = yield* sql`SELECT 1 AS one FROM refresh_tokens
-                                WHERE family_id = ${familyId} AND revoked_at IS NULL LIMIT 1`
+                                WHERE family_id = ${familyId} AND user_id = ${userId} AND revoked_at IS NULL LIMIT 1`
         return rows.length > 0
+      }),
+      activeFamilies: Effect.fn("RefreshTokenRepository.activeFamilies")(function*(familyIds: ReadonlyArray<string>) {
+        if (familyIds.length === 0) return new Set<string>()
+        const rows = yield* sql`SELECT DISTINCT family_id FROM refresh_tokens
+                                WHERE family_id IN ${sql.in(familyIds)} AND revoked_at IS NULL`.pipe(
+          Effect.flatMap((r) => Effect.orDie(decodeFamilyIds(r)))
+        )
+        return new Set(rows.map((row) => row.family_id))
       })
     })
   })

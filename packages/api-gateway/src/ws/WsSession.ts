@@ -14,6 +14,7 @@ import type { ClientFrame, ServerFrame, WsErrorCode } from "@pylon/contracts/WsF
 import { ackFrame, decodeClientFrame, encodeServerFrame, errorFrame, messageFrame } from "@pylon/contracts/WsFrames"
 import { newId } from "@pylon/platform/IdGenerator"
 import { RateLimitConfig } from "@pylon/platform/RateLimiter"
+import { SessionRevocations } from "../auth/SessionRevocations.ts"
 import { ChatClient, RoomsClient } from "../clients/ServiceClients.ts"
 import { FrameBudget } from "./FrameBudget.ts"
 import { OutboundBuffer } from "./OutboundBuffer.ts"
@@ -302,6 +303,8 @@ const session = Effect.fnUntraced(function*(ws: WebSocket, claims: AccessTokenCl
   yield* leases.hold(userId)
   // Frames for this user (notifications), from whichever service published them.
   yield* userSockets.add(userId, enqueue)
+  // Logout or refresh-token reuse on any node ends this connection too.
+  yield* (yield* SessionRevocations).register(claims.sid, () => close(CLOSE_POLICY, "session revoked"))
   const fibers = yield* Effect.all([reader, keepalive, expiry].map((task) => Effect.forkChild(task)))
   yield* Deferred.await(done).pipe(
     Effect.ensuring(Effect.gen(function*() {

@@ -64,22 +64,36 @@ export interface TestUser {
   readonly id: string
   readonly username: string
   readonly token: string
+  readonly refreshToken: string
 }
 
 const decodeAuth = envelope(Schema.Struct({
   user: Schema.Struct({ id: Schema.String, username: Schema.String }),
-  token: Schema.String
+  token: Schema.String,
+  refresh_token: Schema.String
 }))
+
+const PASSWORD = "correct horse battery"
+
+/** A new session of an existing user (`POST /api/v1/auth/login`). */
+export const loginUser = (baseUrl: string, user: TestUser): Effect.Effect<TestUser> =>
+  Effect.gen(function*() {
+    const result = yield* request(baseUrl, "POST", "/api/v1/auth/login", {
+      json: { email: `${user.username}@example.test`, password: PASSWORD }
+    })
+    const data = yield* expectData(result, 200, decodeAuth)
+    return { id: data.user.id, username: data.user.username, token: data.token, refreshToken: data.refresh_token }
+  })
 
 /** Registers `<prefix>_<random>` and returns its id, username and access token. */
 export const registerUser = (baseUrl: string, prefix: string): Effect.Effect<TestUser> =>
   Effect.gen(function*() {
     const username = `${prefix}_${randomBytes(4).toString("hex")}`
     const result = yield* request(baseUrl, "POST", "/api/v1/auth/register", {
-      json: { username, email: `${username}@example.test`, password: "correct horse battery" }
+      json: { username, email: `${username}@example.test`, password: PASSWORD }
     })
     const data = yield* expectData(result, 201, decodeAuth)
-    return { id: data.user.id, username: data.user.username, token: data.token }
+    return { id: data.user.id, username: data.user.username, token: data.token, refreshToken: data.refresh_token }
   })
 
 const decodeRoom = envelope(Schema.Struct({ room: Schema.Struct({ id: Schema.String, last_seq: Schema.Number }) }))
