@@ -35,7 +35,8 @@ import { RoomHandlersLive, RoomServiceLive } from "@pylon/room-service"
 const announce = Layer.effectDiscard(Effect.gen(function*() {
   const port = yield* boundPort
   const database = yield* EmbeddedPostgres
-  const url = `http://localhost:${port}`
+  const { host } = yield* ServerConfig
+  const url = `http://${host === "0.0.0.0" || host === "::" ? "localhost" : host}:${port}`
   yield* Effect.logInfo(`embedded PostgreSQL (PGlite) data in ${database.dataDir}`)
   yield* Effect.logInfo(`Pylon is listening on ${url}`)
 }))
@@ -81,6 +82,7 @@ const EventFlow = Layer.mergeAll(
 export const devLayer = Layer.mergeAll(announce, EventFlow).pipe(
   Layer.provideMerge(gatewayApp()),
   Layer.provide([RoomsInProcess, ChatInProcess, PresenceInProcess, NotificationsInProcess]),
-  Layer.provide([MemoryRateLimiter.layer, MemoryRoomBus.layer, ServerConfig.fromEnv()]),
+  // Services answer in process, so only the JWT secret decides where this process may listen.
+  Layer.provide([MemoryRateLimiter.layer, MemoryRoomBus.layer, ServerConfig.fromEnv({ secretVariables: ["JWT_SECRET"] })]),
   Layer.provideMerge(Database)
 )

@@ -18,6 +18,7 @@ import { rpcClientLayerFromConfig } from "@pylon/platform/InternalRpc"
 import { RedisClient } from "@pylon/platform/Redis"
 import * as RedisRateLimiter from "@pylon/platform/RedisRateLimiter"
 import * as RedisRoomBus from "@pylon/platform/RedisRoomBus"
+import { INTERNAL_SECRET_VARIABLES } from "@pylon/platform/BindPolicy"
 import { ServerConfig } from "@pylon/platform/ServerConfig"
 import { Draining } from "@pylon/platform/Draining"
 import { chatServiceApp } from "@pylon/chat-service"
@@ -41,7 +42,11 @@ const NotificationsRemote = rpcClientLayerFromConfig(
 
 export const gatewayLayer = gatewayApp([redisReady]).pipe(
   Layer.provide([RoomsRemote, ChatRemote, PresenceRemote, NotificationsRemote]),
-  Layer.provide([RedisRateLimiter.layer, RedisRoomBus.layer, ServerConfig.fromEnv()]),
+  Layer.provide([
+    RedisRateLimiter.layer,
+    RedisRoomBus.layer,
+    ServerConfig.fromEnv({ secretVariables: ["JWT_SECRET", ...INTERNAL_SECRET_VARIABLES] })
+  ]),
   Layer.provide(RedisClient.layer),
   Layer.provide(DatabaseLive)
 )
