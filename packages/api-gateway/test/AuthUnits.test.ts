@@ -2,6 +2,7 @@
  * The auth building blocks without HTTP: AccessTokens' verification rules (with the TestClock),
  * the refresh-token hash, the argon2id hasher, and AuthConfig's production refusal.
  */
+import * as NodeArgon2 from "@node-rs/argon2"
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Duration, Effect, Exit, Layer, Option, Redacted } from "effect"
 import { TestClock } from "effect/testing"
@@ -111,6 +112,27 @@ describe("PasswordHasher", () => {
       expect(yield* hasher.verifyOrBurn("not-a-hash", "  correct horse  ")).toBe(false)
       expect(yield* hasher.verifyOrBurn(undefined, "  correct horse  ")).toBe(false)
     }).pipe(Effect.provide(PasswordHasher.layer)))
+
+  // The login-timing guarantee lives here: an unknown email (no stored hash) must still run one
+  // full argon2id verification, against a real argon2id hash. Counted on the real binding.
+  it.live("without a stored hash, still runs one argon2id verification (against an argon2id hash)", () =>
+    Effect.gen(function*() {
+      const verified: Array<string> = []
+      const counting = PasswordHasher.layerWith({
+        hash: NodeArgon2.hash,
+        verify: (hashed, password) => {
+          verified.push(hashed)
+          return NodeArgon2.verify(hashed, password)
+        }
+      })
+      const hasher = yield* Effect.provide(Effect.service(PasswordHasher), counting)
+      expect(yield* hasher.verifyOrBurn(undefined, "correct horse")).toBe(false)
+      expect(verified).toHaveLength(1)
+      expect(verified[0]).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/)
+      const stored = yield* hasher.hash("correct horse")
+      expect(yield* hasher.verifyOrBurn(stored, "correct horse")).toBe(true)
+      expect(verified).toEqual([verified[0], stored])
+    }))
 })
 
 describe("AuthConfig", () => {
