@@ -7,7 +7,7 @@
 import { Context, Effect, Layer, Option, Stream } from "effect"
 import type { GetMessagesPayload, SendMessageResult } from "@pylon/contracts/ChatRpcs"
 import { MessageNotFound } from "@pylon/contracts/Errors"
-import type { NotRoomMember, RoomNotFound, Unavailable } from "@pylon/contracts/Errors"
+import type { BadRequest, NotRoomMember, RoomNotFound, Unavailable } from "@pylon/contracts/Errors"
 import { MessageId } from "@pylon/contracts/Ids"
 import type { ClientMsgId, RoomId, UserId } from "@pylon/contracts/Ids"
 import type { Message, MessagesResponse, MsgType } from "@pylon/contracts/Messages"
@@ -35,7 +35,7 @@ type RoomAccessError = RoomNotFound | NotRoomMember | Unavailable
 
 export class ChatService extends Context.Service<ChatService, {
   /** Stores the message (or returns the original for a repeated `client_msg_id`). */
-  readonly send: (input: SendMessageInput) => Effect.Effect<SendMessageResult, RoomAccessError>
+  readonly send: (input: SendMessageInput) => Effect.Effect<SendMessageResult, RoomAccessError | BadRequest>
   /** A history page for a member; an unknown (or foreign) `before_id` is `MessageNotFound`. */
   readonly getMessages: (
     payload: GetMessagesPayload

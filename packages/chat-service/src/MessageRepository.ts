@@ -7,7 +7,7 @@
 import { Context } from "effect"
 import type { Effect, Option } from "effect"
 import type { SendMessageResult } from "@pylon/contracts/ChatRpcs"
-import type { NotRoomMember, RoomNotFound, Unavailable } from "@pylon/contracts/Errors"
+import type { BadRequest, NotRoomMember, RoomNotFound, Unavailable } from "@pylon/contracts/Errors"
 import type { ClientMsgId, MessageId, RoomId, UserId } from "@pylon/contracts/Ids"
 import type { Message, MsgType } from "@pylon/contracts/Messages"
 
@@ -32,11 +32,12 @@ export class MessageRepository extends Context.Service<MessageRepository, {
   /**
    * Stores `message` with the room's next `seq` and its `message_created` outbox row in one
    * transaction. A repeated `(room_id, sender_id, client_msg_id)` returns the original message with
-   * `created: false` and stores nothing (no `seq` is consumed).
+   * `created: false` and stores nothing (no `seq` is consumed). A value PostgreSQL refuses
+   * (SQLSTATE class 22, e.g. a NUL the schemas missed) is `BadRequest`.
    */
   readonly send: (
     message: NewMessage
-  ) => Effect.Effect<SendMessageResult, RoomNotFound | NotRoomMember | Unavailable>
+  ) => Effect.Effect<SendMessageResult, RoomNotFound | NotRoomMember | BadRequest | Unavailable>
   /** Succeeds when `user_id` is a member of the existing room `room_id`. */
   readonly requireMember: (
     room_id: RoomId,

@@ -1,12 +1,15 @@
 /**
  * Auth bodies and the access-token claims (API.md §3). Request schemas normalise on decode:
- * emails are trimmed and lower-cased; passwords are never touched.
+ * emails are trimmed and lower-cased; passwords are never touched. Every string that reaches
+ * SQL refuses NUL (`isWithoutNul`); passwords only ever reach argon2, so they are kept verbatim.
  */
 import { Schema, SchemaGetter } from "effect"
 import { SessionId, UserId } from "./Ids.ts"
+import { isWithoutNul } from "./Text.ts"
 import { Timestamp } from "./Time.ts"
 
 export const Username = Schema.String.check(
+  isWithoutNul(),
   Schema.isPattern(/^[A-Za-z0-9_.-]{3,32}$/, {
     message: "must be 3–32 characters of letters, digits, '_', '.' or '-'",
     expected: "a username"
@@ -27,6 +30,7 @@ const TrimmedLowerCase = Schema.String.pipe(
 
 /** Registration email: decoded trimmed and lower-cased, then validated, ≤ 255 characters. */
 export const Email = TrimmedLowerCase.check(
+  isWithoutNul(),
   Schema.isPattern(EMAIL, { message: "must be an email address", expected: "an email address" }),
   Schema.isMaxLength(255, { message: "must be at most 255 characters" })
 )
@@ -36,6 +40,7 @@ export const Email = TrimmedLowerCase.check(
  * simply "invalid credentials" (401) like any unknown one.
  */
 export const LoginEmail = TrimmedLowerCase.check(
+  isWithoutNul(),
   Schema.isBetweenLength(1, 255, { message: "must be 1–255 characters" }),
   Schema.isTrimmed(),
   Schema.isLowercased()
@@ -60,7 +65,10 @@ export const LoginRequest = Schema.Struct({
 export type LoginRequest = typeof LoginRequest.Type
 
 export const RefreshRequest = Schema.Struct({
-  refresh_token: Schema.String.check(Schema.isBetweenLength(1, 1024, { message: "must be 1–1024 characters" }))
+  refresh_token: Schema.String.check(
+    isWithoutNul(),
+    Schema.isBetweenLength(1, 1024, { message: "must be 1–1024 characters" })
+  )
 })
 export type RefreshRequest = typeof RefreshRequest.Type
 

@@ -1,7 +1,7 @@
 /** Internal RPC of the chat service. Every payload names the acting user. */
 import { Schema } from "effect"
 import { Rpc, RpcGroup } from "effect/rpc"
-import { MessageNotFound, NotRoomMember, RoomNotFound, Unavailable } from "./Errors.ts"
+import { BadRequest, MessageNotFound, NotRoomMember, RoomNotFound, Unavailable } from "./Errors.ts"
 import { ClientMsgId, MessageId, RoomId, UserId } from "./Ids.ts"
 import { InternalAuth } from "./InternalAuth.ts"
 import { ClientMsgType, Message, MessageContent, MessagesResponse } from "./Messages.ts"
@@ -38,7 +38,10 @@ export type GetMessagesPayload = typeof GetMessagesPayload.Type
 const RoomAccess = Schema.Union([RoomNotFound, NotRoomMember, Unavailable])
 
 export class ChatRpcs extends RpcGroup.make(
-  /** Membership check, `seq`, message and outbox row in one transaction; idempotent per sender. */
+  /**
+   * Membership check, `seq`, message and outbox row in one transaction; idempotent per sender.
+   * `BadRequest` when PostgreSQL refuses a value anyway (the SQLSTATE class 22 backstop).
+   */
   Rpc.make("SendMessage", {
     payload: {
       user_id: UserId,
@@ -48,7 +51,7 @@ export class ChatRpcs extends RpcGroup.make(
       client_msg_id: Schema.NullOr(ClientMsgId)
     },
     success: SendMessageResult,
-    error: RoomAccess
+    error: Schema.Union([RoomNotFound, NotRoomMember, BadRequest, Unavailable])
   }),
   Rpc.make("GetMessages", {
     payload: GetMessagesPayload,

@@ -5,6 +5,7 @@
  * so `A1B2…` from a URL and `a1b2…` from PostgreSQL compare equal as plain strings.
  */
 import { Schema, SchemaGetter } from "effect"
+import { isWithoutNul } from "./Text.ts"
 
 // Canonical form only: PostgreSQL prints uuids like this, and ids are used as map/channel keys.
 const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -36,8 +37,9 @@ export type EventId = typeof EventId.Type
 export const SessionId = Uuid.pipe(Schema.brand("SessionId"))
 export type SessionId = typeof SessionId.Type
 
-/** The client's idempotency key for a send (API.md §6): 1–64 characters, kept verbatim. */
+/** The client's idempotency key for a send (API.md §6): 1–64 characters, no NUL, kept verbatim. */
 export const ClientMsgId = Schema.String.check(
+  isWithoutNul(),
   Schema.isBetweenLength(1, 64, { message: "must be 1–64 characters" })
 ).pipe(Schema.brand("ClientMsgId"))
 export type ClientMsgId = typeof ClientMsgId.Type

@@ -3,6 +3,7 @@ import { Schema } from "effect"
 import { ClientMsgId, MessageId, RoomId, UserId } from "./Ids.ts"
 import { Seq } from "./Numbers.ts"
 import { LimitParam, NaturalFromString, optionalParam } from "./QueryParams.ts"
+import { isWithoutNul } from "./Text.ts"
 import { Timestamp } from "./Time.ts"
 
 export const MsgType = Schema.Literals(["text", "image", "file", "system"]).annotate({
@@ -18,8 +19,9 @@ export type ClientMsgType = typeof ClientMsgType.Type
 
 export const MAX_CONTENT_LENGTH = 10_000
 
-/** Message text: trimmed on decode, then 1–10,000 characters (code points). */
+/** Message text: trimmed on decode, then 1–10,000 characters (code points), no NUL. */
 export const MessageContent = Schema.Trim.check(
+  isWithoutNul(),
   Schema.isMinCodePoints(1, { message: "must not be empty" }),
   Schema.isMaxCodePoints(MAX_CONTENT_LENGTH, { message: `must be at most ${MAX_CONTENT_LENGTH} characters` })
 )

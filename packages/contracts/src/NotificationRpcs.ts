@@ -12,6 +12,7 @@ import {
   ReadAllResult
 } from "./Notifications.ts"
 import { PageLimit } from "./Numbers.ts"
+import { TextWithoutNul } from "./Text.ts"
 
 export class NotificationRpcs extends RpcGroup.make(
   /** Stores a notification for `user_id` (the recipient); idempotent per (user, message). */
@@ -19,8 +20,8 @@ export class NotificationRpcs extends RpcGroup.make(
     payload: {
       user_id: UserId,
       type: NotificationType,
-      title: Schema.String,
-      body: Schema.String,
+      title: TextWithoutNul,
+      body: TextWithoutNul,
       room_id: RoomId,
       message_id: Schema.NullOr(MessageId)
     },

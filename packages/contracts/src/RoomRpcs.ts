@@ -6,6 +6,7 @@ import { RoomId, UserId } from "./Ids.ts"
 import { InternalAuth } from "./InternalAuth.ts"
 import { Natural, PageLimit } from "./Numbers.ts"
 import { CreateRoomRequest, Member, MemberRole, Room, RoomType } from "./Rooms.ts"
+import { TextWithoutNul } from "./Text.ts"
 
 /** `created: false` when a `direct` room with that pair already existed (HTTP 200, not 201). */
 export const CreateRoomResult = Schema.Struct({
@@ -66,10 +67,13 @@ export class RoomRpcs extends RpcGroup.make(
     success: Membership,
     error: Schema.Union([RoomNotFound, Unavailable])
   }),
-  /** Public channel discovery **(later)**: `q` matches names; already trimmed. */
+  /**
+   * Public channel discovery **(later)**: `q` matches names; already trimmed. `BadRequest` when
+   * PostgreSQL refuses `q` anyway (the SQLSTATE class 22 backstop of `SqlFailures`).
+   */
   Rpc.make("ListChannels", {
-    payload: { user_id: UserId, q: Schema.optionalKey(Schema.String), limit: PageLimit(100) },
+    payload: { user_id: UserId, q: Schema.optionalKey(TextWithoutNul), limit: PageLimit(100) },
     success: Schema.Array(Room),
-    error: Unavailable
+    error: Schema.Union([BadRequest, Unavailable])
   })
 ).middleware(InternalAuth) {}

@@ -3,6 +3,7 @@ import { Effect, Schema, SchemaGetter } from "effect"
 import { RoomId, UserId } from "./Ids.ts"
 import { Natural } from "./Numbers.ts"
 import { LimitParam, optionalParam } from "./QueryParams.ts"
+import { isWithoutNul } from "./Text.ts"
 import { Timestamp } from "./Time.ts"
 
 export const RoomType = Schema.Literals(["direct", "group", "channel"]).annotate({
@@ -33,20 +34,30 @@ export class Member extends Schema.Class<Member>("Member")({
   joined_at: Timestamp
 }) {}
 
-/** A room name: trimmed on decode, then 1–255 characters. */
+/** A room name: trimmed on decode, then 1–255 characters, no NUL. */
 export const RoomName = Schema.Trim.check(
+  isWithoutNul(),
   Schema.isBetweenCodePoints(1, 255, { message: "must be 1–255 characters after trimming" })
 )
 
 const dedupe = <A>(items: ReadonlyArray<A>): ReadonlyArray<A> => Array.from(new Set(items))
 
-/** `member_ids`: missing → `[]`; duplicates dropped (first occurrence kept). */
+/** At most this many distinct ids in `member_ids` (the room service checks and adds each). */
+export const MAX_MEMBER_IDS = 1000
+
+/**
+ * `member_ids`: missing → `[]`; duplicates dropped (first occurrence kept), then at most
+ * `MAX_MEMBER_IDS` distinct ids (copies of one id do not count against the limit).
+ */
 export const MemberIds = Schema.Array(UserId).pipe(
   Schema.decode({
     decode: SchemaGetter.transform(dedupe),
     encode: SchemaGetter.passthrough()
   }),
-  Schema.check(Schema.isUnique()),
+  Schema.check(
+    Schema.isUnique(),
+    Schema.isMaxLength(MAX_MEMBER_IDS, { message: `must have at most ${MAX_MEMBER_IDS} items` })
+  ),
   Schema.withDecodingDefaultKey(Effect.succeed([]))
 )
 
@@ -76,10 +87,10 @@ export type JoinResult = typeof JoinResult.Type
 export const LeaveResult = Schema.Struct({ left: Schema.Literal(true) })
 export type LeaveResult = typeof LeaveResult.Type
 
-/** `GET /channels?q=&limit=` **(later)**: `q` trimmed, ≤ 255; `limit` default 20, max 100. */
+/** `GET /channels?q=&limit=` **(later)**: `q` trimmed, ≤ 255, no NUL; `limit` default 20, max 100. */
 export const ChannelsQuery = Schema.Struct({
   q: optionalParam(
-    Schema.Trim.check(Schema.isBetweenLength(1, 255, { message: "must be at most 255 characters" }))
+    Schema.Trim.check(isWithoutNul(), Schema.isBetweenLength(1, 255, { message: "must be at most 255 characters" }))
   ),
   limit: LimitParam({ default: 20, max: 100 })
 })

@@ -9,10 +9,11 @@ import { DateTime, Schema, SchemaTransformation } from "effect"
 const RFC_3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/
 
 // Four-digit years only: outside them `toISOString` emits `+010000-…`, which is not RFC 3339.
+// And from year 1: PostgreSQL has no year 0 ("0000-…" fails a statement with SQLSTATE 22008).
 const isWithinFourDigitYears = Schema.makeIsBetween({ order: DateTime.Order })({
-  minimum: DateTime.makeUnsafe("0000-01-01T00:00:00.000Z"),
+  minimum: DateTime.makeUnsafe("0001-01-01T00:00:00.000Z"),
   maximum: DateTime.makeUnsafe("9999-12-31T23:59:59.999Z")
-}, { message: "must be between years 0000 and 9999", expected: "a date between years 0000 and 9999" })
+}, { message: "must be between years 0001 and 9999", expected: "a date between years 0001 and 9999" })
 
 /**
  * `DateTime.Utc` ⇄ RFC 3339 string. Decoding accepts any offset and normalises to UTC;

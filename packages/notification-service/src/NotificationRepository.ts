@@ -6,7 +6,7 @@
  */
 import { Context } from "effect"
 import type { Array as Arr, Effect, Option } from "effect"
-import type { Unavailable } from "@pylon/contracts/Errors"
+import type { BadRequest, Unavailable } from "@pylon/contracts/Errors"
 import type { EventId, NotificationId, UserId } from "@pylon/contracts/Ids"
 import type { Notification } from "@pylon/contracts/Notifications"
 import type { NotificationDraft } from "./NotificationRules.ts"
@@ -53,7 +53,8 @@ export class NotificationRepository extends Context.Service<NotificationReposito
   readonly store: (
     draft: NotificationDraft
   ) => Effect.Effect<{ readonly notification: Notification; readonly created: boolean }, Unavailable>
-  readonly page: (userId: UserId, request: PageRequest) => Effect.Effect<NotificationPage, Unavailable>
+  /** `BadRequest` when PostgreSQL refuses the client's cursor key (SQLSTATE class 22 backstop). */
+  readonly page: (userId: UserId, request: PageRequest) => Effect.Effect<NotificationPage, BadRequest | Unavailable>
   readonly unreadCount: (userId: UserId) => Effect.Effect<number, Unavailable>
   /** Marks the user's notification read (again is fine); false when the user has no such notification. */
   readonly markRead: (userId: UserId, id: NotificationId) => Effect.Effect<boolean, Unavailable>

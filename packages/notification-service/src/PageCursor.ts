@@ -12,10 +12,14 @@ const KEY_TEXT = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z)\|(.+)$/
 
 const decodeId = Schema.decodeUnknownOption(NotificationId)
 
+// PostgreSQL has no year 0 (JS's year 0 is its 1 BC): "0000-…" would fail the query (SQLSTATE 22008).
+const EARLIEST_KEY = Date.parse("0001-01-01T00:00:00Z")
+
 /** `2026-02-30T…` matches the pattern but is no date; PostgreSQL would reject it with an error. */
 const isRealInstant = (text: string): boolean => {
   const millis = Date.parse(`${text.slice(0, 19)}Z`)
-  return !Number.isNaN(millis) && new Date(millis).toISOString().slice(0, 19) === text.slice(0, 19)
+  return !Number.isNaN(millis) && millis >= EARLIEST_KEY &&
+    new Date(millis).toISOString().slice(0, 19) === text.slice(0, 19)
 }
 
 export const encodeCursor = (key: PageKey): string => Buffer.from(`${key.createdAt}|${key.id}`, "utf8").toString("base64url")

@@ -9,14 +9,14 @@
  *   The key keeps `created_at` to the microsecond as text: JS `Date`s stop at milliseconds, and
  *   a key rounded down would skip or repeat rows.
  */
-import { Array as Arr, Effect, Layer, Option, Schema } from "effect"
+import { Array as Arr, Effect, flow, Layer, Option, Schema } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
 import type { EventId } from "@pylon/contracts/Ids"
 import { MessageId, NotificationId, RoomId, UserId } from "@pylon/contracts/Ids"
 import { Notification, NotificationType } from "@pylon/contracts/Notifications"
 import { newId } from "@pylon/platform/IdGenerator"
-import { sqlFailureToUnavailable } from "@pylon/platform/SqlFailures"
+import { sqlFailureToDomainError, sqlFailureToUnavailable } from "@pylon/platform/SqlFailures"
 import type { NotificationDraft } from "./NotificationRules.ts"
 import { NotificationRepository } from "./NotificationRepository.ts"
 import type { PageKey, PageRequest } from "./NotificationRepository.ts"
@@ -64,10 +64,12 @@ export const PgNotificationRepository = Layer.effect(
     const decodeAll = <S extends Schema.Codec<unknown, unknown>>(schema: S) => {
       const decode = Schema.decodeUnknownEffect(Schema.Array(schema))
       return (effect: Effect.Effect<ReadonlyArray<unknown>, SqlError>) =>
-        effect.pipe(Effect.flatMap((rows) => Effect.orDie(decode(rows))), sqlFailureToUnavailable)
+        effect.pipe(Effect.flatMap((rows) => Effect.orDie(decode(rows))))
     }
-    const notificationRows = decodeAll(NotificationRow)
-    const countRows = decodeAll(CountRow)
+    const notificationRows = flow(decodeAll(NotificationRow), sqlFailureToUnavailable)
+    // A page's key comes from the client's cursor: a value PostgreSQL refuses there is a 400.
+    const pageRows = flow(decodeAll(NotificationRow), sqlFailureToDomainError)
+    const countRows = flow(decodeAll(CountRow), sqlFailureToUnavailable)
 
     const rowOf = Effect.fnUntraced(function*(draft: NotificationDraft, eventId: EventId | null) {
       return {
@@ -112,7 +114,7 @@ export const PgNotificationRepository = Layer.effect(
 
     const page = Effect.fn("NotificationRepository.page")(function*(userId: UserId, request: PageRequest) {
       const after = request.after
-      const rows = yield* notificationRows(sql`
+      const rows = yield* pageRows(sql`
         SELECT ${columns} FROM notifications
         WHERE user_id = ${userId}
           ${request.unreadOnly ? sql`AND read_at IS NULL` : sql``}

@@ -1,7 +1,8 @@
 /**
  * The rules of rooms and membership (API.md §4): who may create, see, join and leave which
  * room. Depends only on the `RoomRepository` port; SQL failures leave here as `Unavailable`
- * (unreachable database) or defects (bugs), never as text.
+ * (unreachable database), `BadRequest` (a client value PostgreSQL refused: `create`,
+ * `listChannels`) or defects (bugs), never as text.
  */
 import { Context, Effect, Layer, Option } from "effect"
 import type { CreateRoomResult, Membership } from "@pylon/contracts/RoomRpcs"
@@ -11,7 +12,7 @@ import { RoomId } from "@pylon/contracts/Ids"
 import type { UserId } from "@pylon/contracts/Ids"
 import type { CreateRoomRequest, Member, Room } from "@pylon/contracts/Rooms"
 import { newId } from "@pylon/platform/IdGenerator"
-import { sqlFailureToUnavailable } from "@pylon/platform/SqlFailures"
+import { sqlFailureToDomainError, sqlFailureToUnavailable } from "@pylon/platform/SqlFailures"
 import type { NewMember } from "./RoomRepository.ts"
 import { directKeyOf, RoomRepository } from "./RoomRepository.ts"
 
@@ -41,7 +42,7 @@ export class RoomService extends Context.Service<RoomService, {
   /** A non-member gets `RoomNotFound`; the owner may leave only as the last member. */
   readonly leave: (userId: UserId, roomId: RoomId) => Effect.Effect<void, RoomNotFound | Forbidden | Unavailable>
   readonly checkMembership: (userId: UserId, roomId: RoomId) => Effect.Effect<Membership, RoomNotFound | Unavailable>
-  readonly listChannels: (search: ChannelSearch) => Effect.Effect<ReadonlyArray<Room>, Unavailable>
+  readonly listChannels: (search: ChannelSearch) => Effect.Effect<ReadonlyArray<Room>, BadRequest | Unavailable>
 }>()("pylon/room/RoomService") {
   static readonly layer = Layer.effect(
     RoomService,
@@ -112,7 +113,7 @@ export class RoomService extends Context.Service<RoomService, {
               }))
             ))
         )
-      }, sqlFailureToUnavailable)
+      }, sqlFailureToDomainError)
 
       /** The room and the caller's role; unknown rooms fail with `RoomNotFound`. */
       const accessOf = (userId: UserId, roomId: RoomId) =>
@@ -168,7 +169,7 @@ export class RoomService extends Context.Service<RoomService, {
       const listChannels = Effect.fn("RoomService.listChannels")(function*(search: ChannelSearch) {
         const q = Option.filter(Option.fromNullishOr(search.q), (text) => text.length > 0)
         return yield* repo.searchChannels(q, search.limit)
-      }, sqlFailureToUnavailable)
+      }, sqlFailureToDomainError)
 
       return RoomService.of({ create, get, list, members, join, leave, checkMembership, listChannels })
     })
