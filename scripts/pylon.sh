@@ -49,9 +49,8 @@ case "$cmd" in
     tsc -p tsconfig.json
     step "Effect diagnostics (@effect/language-service)"
     effect-language-service diagnostics --project tsconfig.json --severity error,warning --strict
-    step "protobuf (buf lint, buf build)"
-    buf lint
-    buf build -o /dev/null
+    step "protobuf (buf lint, buf build, buf breaking against the original wire shape)"
+    bash scripts/proto.sh check
     step "infrastructure (real PostgreSQL, Redis, Kafka)"
     started="$(bash scripts/infra.sh ensure)"
     cleanup() {
