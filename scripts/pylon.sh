@@ -49,7 +49,7 @@ case "$cmd" in
     tsc -p tsconfig.json
     step "Effect diagnostics (@effect/language-service)"
     effect-language-service diagnostics --project tsconfig.json --severity error,warning --strict
-    step "protobuf (buf lint, buf build, buf breaking against the original wire shape)"
+    step "protobuf (buf lint, build, breaking against the original wire shape; generated code fresh)"
     bash scripts/proto.sh check
     step "infrastructure (real PostgreSQL, Redis, Kafka)"
     started="$(bash scripts/infra.sh ensure)"
