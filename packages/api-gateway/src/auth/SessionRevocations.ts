@@ -6,6 +6,10 @@
  * `onRevoked` of each local connection registered for it (the WebSocket session closes with
  * 1008 "session revoked").
  *
+ * A connection may register just after its session's announcement went by (it authenticated a
+ * moment before the revocation). So each node remembers the sessions announced to it for as long
+ * as their access tokens can live (`JWT_EXPIRY`), and `register` ends such a connection at once.
+ *
  * The bus is at-most-once, so announcements are backed by reconciliation: after the node's
  * subscription reports a gap (lagged, reconnected, resubscribed) and every `recheckInterval`
  * anyway, the node asks PostgreSQL which of its local sessions are still active — one query for
@@ -14,6 +18,7 @@
 import { Context, Duration, Effect, Layer, Stream } from "effect"
 import type { Scope } from "effect"
 import { RoomBus } from "@pylon/platform/RoomBus"
+import { AuthConfig } from "./AuthConfig.ts"
 import { RefreshTokenRepository } from "./RefreshTokenRepository.ts"
 
 /** Session ids (refresh-token family ids), one per publish. */
@@ -34,9 +39,17 @@ export class SessionRevocations extends Context.Service<SessionRevocations, {
       Effect.gen(function*() {
         const bus = yield* RoomBus
         const tokens = yield* RefreshTokenRepository
+        const rememberMs = Duration.toMillis((yield* AuthConfig).accessTokenTtl)
         const local = new Map<string, Set<() => void>>()
+        /** Revoked session id → until when a new registration of it is refused (epoch ms). */
+        const revoked = new Map<string, number>()
+
+        const forgetExpired = (now: number) => {
+          for (const [sessionId, until] of revoked) if (until <= now) revoked.delete(sessionId)
+        }
 
         const end = (sessionId: string) => {
+          revoked.set(sessionId, Date.now() + rememberMs)
           const callbacks = local.get(sessionId)
           if (callbacks === undefined) return
           local.delete(sessionId)
@@ -45,6 +58,7 @@ export class SessionRevocations extends Context.Service<SessionRevocations, {
 
         /** Ends every local session the database no longer holds active. */
         const reconcile = Effect.gen(function*() {
+          forgetExpired(Date.now())
           const ids = [...local.keys()]
           if (ids.length === 0) return
           const active = yield* tokens.activeFamilies(ids)
@@ -80,6 +94,7 @@ export class SessionRevocations extends Context.Service<SessionRevocations, {
         const register = (sessionId: string, onRevoked: () => void) =>
           Effect.acquireRelease(
             Effect.sync(() => {
+              if ((revoked.get(sessionId) ?? 0) > Date.now()) return onRevoked()
               const callbacks = local.get(sessionId) ?? new Set()
               callbacks.add(onRevoked)
               local.set(sessionId, callbacks)
