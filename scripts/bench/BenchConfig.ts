@@ -9,7 +9,7 @@ import { Effect } from "effect"
 import { BenchError } from "./BenchError.ts"
 import { openFileLimit } from "./ProcessStats.ts"
 
-export const PHASES = ["idle", "fanout", "latency"] as const
+export const PHASES = ["idle", "fanout", "latency", "history"] as const
 export type Phase = (typeof PHASES)[number]
 
 export interface BenchConfig {
@@ -39,6 +39,11 @@ export interface BenchConfig {
   readonly seed: number
   /** 1: also run the notification service (it consumes message-events off the send path); 0: not. */
   readonly notifications: number
+  /** (d) keep-alive connections of the HTTP load tool asking for the latest history page. */
+  readonly historyConnections: number
+  readonly historySeconds: number
+  /** Messages in the history room before the load starts. */
+  readonly historyMessages: number
   readonly outDir: string
 }
 
@@ -76,7 +81,10 @@ const INT_OPTIONS: ReadonlyArray<IntOption> = [
   { key: "roomSize", flag: "room-size", fallback: 50, min: 2, help: "members per latency room, half on each gateway" },
   { key: "contentBytes", flag: "content-bytes", fallback: 64, min: 1, help: "message content length" },
   { key: "seed", flag: "seed", fallback: 1, min: 0, help: "seed of the latency schedule's sender choice" },
-  { key: "notifications", flag: "notifications", fallback: 0, min: 0, help: "1 = also start the notification service (Kafka consumer, off the send path)" }
+  { key: "notifications", flag: "notifications", fallback: 0, min: 0, help: "1 = also start the notification service (Kafka consumer, off the send path)" },
+  { key: "historyConnections", flag: "history-connections", fallback: 64, min: 1, help: "autocannon connections asking for the latest history page" },
+  { key: "historySeconds", flag: "history-seconds", fallback: 10, min: 1, help: "history load duration" },
+  { key: "historyMessages", flag: "history-messages", fallback: 200, min: 50, help: "messages in the history room" }
 ]
 
 const envName = (flag: string) => `BENCH_${flag.toUpperCase().replaceAll("-", "_")}`
@@ -150,6 +158,9 @@ export const readBenchConfig = Effect.fnUntraced(function*(argv: ReadonlyArray<s
     contentBytes: int("contentBytes"),
     seed: int("seed"),
     notifications: int("notifications"),
+    historyConnections: int("historyConnections"),
+    historySeconds: int("historySeconds"),
+    historyMessages: int("historyMessages"),
     outDir: NodePath.resolve(raw("out-dir") ?? NodePath.join(import.meta.dirname, "results"))
   } satisfies BenchConfig
 })

@@ -8,6 +8,7 @@ import * as NodePath from "node:path"
 import { Effect } from "effect"
 import type { BenchConfig } from "./BenchConfig.ts"
 import type { FanoutResult } from "./FanoutPhase.ts"
+import type { HistoryResult } from "./HistoryPhase.ts"
 import type { IdleResult } from "./IdlePhase.ts"
 import type { LatencySummary } from "./LatencyHistogram.ts"
 import type { LatencyResult } from "./LatencyPhase.ts"
@@ -31,6 +32,7 @@ export interface BenchResults {
   readonly idle: PhaseOutcome<IdleResult>
   readonly fanout: PhaseOutcome<FanoutResult>
   readonly latency: PhaseOutcome<LatencyResult>
+  readonly history: PhaseOutcome<HistoryResult>
 }
 
 const isFailure = <A extends object>(outcome: PhaseOutcome<A>): outcome is PhaseFailure =>
@@ -95,6 +97,18 @@ const latencyRows = (latency: PhaseOutcome<LatencyResult>): Array<ReadonlyArray<
   ]
 }
 
+const historyRows = (history: PhaseOutcome<HistoryResult>): Array<ReadonlyArray<string>> => {
+  if (history === null) return []
+  if (isFailure(history)) return [["History, latest page of 50", `phase failed: ${history.phaseError}`, "≥ 3,000 req/s, p99 ≤ 30 ms"]]
+  return [[
+    `History, latest page of 50 (autocannon, ${history.connections} connections)`,
+    `**${num(history.requestsPerSecond)} req/s**, p50 ${ms(history.latencyP50Ms)} · p99 ${ms(history.latencyP99Ms)} (max ${ms(history.latencyMaxMs)}); ` +
+    `CPU per request: gateway ${num(history.gatewayCpuUsPerRequest)} µs, chat ${num(history.chatCpuUsPerRequest)} µs` +
+    (history.non2xx + history.errors + history.timeouts > 0 ? `; ${history.non2xx} non-2xx, ${history.errors} errors, ${history.timeouts} timeouts` : ""),
+    "≥ 3,000 req/s, p99 ≤ 30 ms"
+  ]]
+}
+
 const coreList = (cores: Readonly<Record<string, number>>) =>
   Object.entries(cores).map(([name, value]) => `${name} ${num(value, 2)}`).join(", ")
 
@@ -106,7 +120,7 @@ const notes = (results: BenchResults): Array<string> => {
     "The load generator, PostgreSQL, Redis, Kafka and all five Pylon processes share these cores; " +
     "per-core figures divide by the measured process's own CPU time (utime + stime from /proc), and every latency includes the generator's own scheduling delay."
   ]
-  const { idle, fanout, latency } = results
+  const { idle, fanout, latency, history } = results
   if (idle !== null && !isFailure(idle)) {
     lines.push(
       `Idle: ${num(idle.users)} users, ${num(idle.opened)} sockets opened at ${num(idle.connectsPerSecond)}/s; ` +
@@ -133,11 +147,17 @@ const notes = (results: BenchResults): Array<string> => {
       `${latency.errorFrames} error frames. CPU (cores): ${coreList(latency.cores)}; machine ${num(latency.machineBusy * 100)} % busy.`
     )
   }
+  if (history !== null && !isFailure(history)) {
+    lines.push(
+      `History: ${num(history.messagesInRoom)} messages in the room, ${num(history.seconds)} s of load, autocannon on cpu ${history.generatorCpus}; ` +
+      `CPU (cores): ${coreList(history.cores)}; machine ${num(history.machineBusy * 100)} % busy.`
+    )
+  }
   return lines
 }
 
 export const renderMarkdown = (results: BenchResults): string => {
-  const rows = [...idleRows(results.idle), ...fanoutRows(results.fanout), ...latencyRows(results.latency)]
+  const rows = [...idleRows(results.idle), ...fanoutRows(results.fanout), ...latencyRows(results.latency), ...historyRows(results.history)]
   return [
     `Pylon benchmark, ${results.startedAt} (\`npm run bench\`, ${num(results.durationSeconds)} s)`,
     "",

@@ -19,6 +19,7 @@ import { renderMarkdown, writeResults } from "./BenchReport.ts"
 import type { BenchResults, PhaseOutcome } from "./BenchReport.ts"
 import { startBenchStack } from "./BenchStack.ts"
 import { runFanoutPhase } from "./FanoutPhase.ts"
+import { runHistoryPhase } from "./HistoryPhase.ts"
 import { runIdlePhase } from "./IdlePhase.ts"
 import { runLatencyPhase } from "./LatencyPhase.ts"
 import { machineInfo, sampleSystemCpu, systemBusyShare } from "./ProcessStats.ts"
@@ -66,7 +67,8 @@ const program = Effect.gen(function*() {
   const userCount = Math.max(
     wanted.includes("idle") ? config.idleUsers : 0,
     wanted.includes("fanout") ? config.fanoutUsers : 0,
-    wanted.includes("latency") ? config.latencyUsers : 0
+    wanted.includes("latency") ? config.latencyUsers : 0,
+    wanted.includes("history") ? 10 : 0
   )
   const users = yield* registerUsers(gateway.baseUrl, stack.clientAddress, `b${runId}`, userCount)
   yield* Effect.logInfo(`registered ${users.length} users`)
@@ -90,6 +92,13 @@ const program = Effect.gen(function*() {
     runLatencyPhase(config, stack, users.slice(0, config.latencyUsers))
   )
 
+  const history = yield* runPhase(
+    "history",
+    wanted,
+    180 + config.historySeconds,
+    runHistoryPhase(config, stack, users.slice(0, 10), machine.cpus)
+  )
+
   const results: BenchResults = {
     runId,
     startedAt: startedAt.toISOString(),
@@ -100,7 +109,8 @@ const program = Effect.gen(function*() {
     config,
     idle,
     fanout,
-    latency
+    latency,
+    history
   }
   const written = yield* writeResults(results, config.outDir)
   yield* Console.log(`\n${renderMarkdown(results)}`)
