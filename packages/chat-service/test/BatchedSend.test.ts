@@ -1,0 +1,183 @@
+/**
+ * Group commit of sends on real PostgreSQL. To make a batch form deterministically, a test
+ * transaction holds the room row (`FOR UPDATE`): the room's first send is then in flight,
+ * blocked on that lock, while the test queues the next sends behind it; releasing the lock lets
+ * the first batch commit and the queued sends go as one statement. Messages stored by the same
+ * statement share their `xmin` (inserting transaction), which is how the tests count batches.
+ */
+import { describe, expect, layer } from "@effect/vitest"
+import { Deferred, Effect, Exit, Fiber, Option, Schema } from "effect"
+import type { Scope } from "effect"
+import { SqlClient } from "effect/sql/SqlClient"
+import { BadRequest, NotRoomMember } from "@pylon/contracts/Errors"
+import { MessageCreatedEvent } from "@pylon/contracts/Events"
+import { ClientMsgId, MessageId } from "@pylon/contracts/Ids"
+import type { RoomId, UserId } from "@pylon/contracts/Ids"
+import { newId } from "@pylon/platform/IdGenerator"
+import { TestDatabase } from "../../platform/test/support/TestDatabase.ts"
+import { makeBatchedSend } from "../src/BatchedSend.ts"
+import { countRows, createRoom, createUser, lastSeqOf, messageCount, outboxCount } from "./support/ChatFixtures.ts"
+
+
+const message = (room_id: RoomId, sender_id: UserId, content: string, key: string | null = null) =>
+  Effect.map(newId, (id) => ({
+    id: MessageId.make(id),
+    room_id,
+    sender_id,
+    content,
+    msg_type: "text" as const,
+    client_msg_id: key === null ? null : ClientMsgId.make(key)
+  }))
+
+/** Holds room `room_id`'s row lock in a transaction of its own until the returned effect is run. */
+const holdRoomLock = (room_id: RoomId): Effect.Effect<Effect.Effect<void>, never, SqlClient | Scope.Scope> =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient
+    const locked = yield* Deferred.make<void>()
+    const release = yield* Deferred.make<void>()
+    yield* sql.withTransaction(Effect.gen(function*() {
+      yield* sql`SELECT id FROM rooms WHERE id = ${room_id} FOR UPDATE`
+      yield* Deferred.succeed(locked, undefined)
+      yield* Deferred.await(release)
+    })).pipe(Effect.orDie, Effect.forkScoped)
+    yield* Deferred.await(locked)
+    return Deferred.succeed(release, undefined).pipe(Effect.asVoid)
+  })
+
+/** Waits (generous deadline) until some backend of this database waits for a lock. */
+const waitForLockWaiter = Effect.gen(function*() {
+  while (
+    (yield* countRows((sql) =>
+      sql`SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND wait_event_type = 'Lock'`)) === 0
+  ) yield* Effect.sleep("20 millis")
+}).pipe(Effect.timeout("30 seconds"), Effect.orDie)
+
+const waitQueued = (queued: (room: RoomId) => Effect.Effect<number>, room: RoomId, count: number) =>
+  Effect.gen(function*() {
+    while ((yield* queued(room)) < count) yield* Effect.sleep("5 millis")
+  }).pipe(Effect.timeout("30 seconds"), Effect.orDie)
+
+/** Distinct inserting transactions of the room's messages: one per batch statement. */
+const statementsOf = (room: RoomId) =>
+  countRows((sql) => sql`SELECT count(DISTINCT xmin::text)::int AS n FROM messages WHERE room_id = ${room}`)
+
+/** The typed failure of an exit, if it failed with one. */
+const errorOf = <A, E>(exit: Exit.Exit<A, E> | undefined): E | undefined =>
+  exit === undefined ? undefined : Option.getOrUndefined(Exit.findErrorOption(exit))
+
+const OutboxPayload = Schema.Struct({ payload: Schema.Unknown })
+
+layer(TestDatabase, { excludeTestServices: true, timeout: "90 seconds" })("BatchedSend", (it) => {
+  describe("group commit", () => {
+    it.effect("sends queued behind a room's batch are stored by ONE statement with consecutive seqs and one outbox row each", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const sql = yield* SqlClient
+        const { queued, send } = yield* makeBatchedSend(sql)
+        const users = yield* Effect.forEach([1, 2, 3, 4], (i) => createUser(`g${i}`))
+        const room = yield* createRoom(users[0]!.id, users.slice(1).map((u) => u.id))
+        const release = yield* holdRoomLock(room)
+        const first = yield* Effect.forkChild(send(yield* message(room, users[0]!.id, "first")))
+        yield* waitForLockWaiter
+        const inputs = yield* Effect.forEach(Array.from({ length: 40 }, (_, i) => i), (i) =>
+          message(room, users[i % users.length]!.id, `queued ${i}`, `k${i}`))
+        const rest = yield* Effect.forkChild(Effect.forEach(inputs, send, { concurrency: "unbounded" }))
+        yield* waitQueued(queued, room, inputs.length)
+        yield* release
+        expect((yield* Fiber.join(first)).message.seq).toBe(1)
+        const results = yield* Fiber.join(rest)
+        // Submission order is seq order, consecutive after the first batch.
+        expect(results.map((r) => r.message.seq)).toEqual(inputs.map((_, i) => i + 2))
+        expect(results.every((r) => r.created)).toBe(true)
+        expect(yield* statementsOf(room)).toBe(2)
+        expect(yield* lastSeqOf(room)).toBe(41)
+        expect(yield* messageCount(room)).toBe(41)
+        expect(yield* outboxCount(room)).toBe(41)
+        // Each outbox row is the contract event of its message (seq and username filled in by SQL).
+        const rows = yield* sql`SELECT payload FROM outbox WHERE aggregate_key = ${room} ORDER BY id`
+        const events = yield* Effect.forEach(
+          yield* Schema.decodeUnknownEffect(Schema.Array(OutboxPayload))(rows),
+          (row) => Schema.decodeUnknownEffect(MessageCreatedEvent)(row.payload)
+        )
+        expect(events.map((e) => e.data.seq)).toEqual(Array.from({ length: 41 }, (_, i) => i + 1))
+        for (const result of results) {
+          const event = events.find((e) => e.data.message_id === result.message.id)
+          expect(event?.data).toEqual({
+            message_id: result.message.id,
+            room_id: room,
+            seq: result.message.seq,
+            sender_id: result.message.sender.id,
+            sender_username: result.message.sender.username,
+            content: result.message.content,
+            type: "text",
+            created_at: result.message.created_at
+          })
+        }
+      })))
+
+    it.effect("in one batch: a non-member is refused alone, a repeated key is stored once, a retry returns the original", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const sql = yield* SqlClient
+        const { queued, send } = yield* makeBatchedSend(sql)
+        const alice = yield* createUser("alice")
+        const bob = yield* createUser("bob")
+        const mallory = yield* createUser("mallory")
+        const room = yield* createRoom(alice.id, [bob.id])
+        const original = yield* send(yield* message(room, alice.id, "original", "dup-0"))
+        const release = yield* holdRoomLock(room)
+        const blocked = yield* Effect.forkChild(send(yield* message(room, bob.id, "blocked")))
+        yield* waitForLockWaiter
+        const inputs = [
+          yield* message(room, alice.id, "a1", "a-1"),
+          yield* message(room, mallory.id, "not a member", "m-1"),
+          yield* message(room, bob.id, "b1", "same"),
+          yield* message(room, bob.id, "b1 again", "same"),
+          yield* message(room, alice.id, "retry of the original", "dup-0"),
+          yield* message(room, alice.id, "a2")
+        ]
+        const batch = yield* Effect.forkChild(Effect.forEach(inputs, (input) => Effect.exit(send(input)), { concurrency: "unbounded" }))
+        yield* waitQueued(queued, room, inputs.length)
+        yield* release
+        yield* Fiber.join(blocked)
+        const [a1, m1, b1, b1again, retry, a2] = yield* Fiber.join(batch)
+        expect(errorOf(m1)).toEqual(new NotRoomMember({ room_id: room }))
+        const ok = (exit: typeof a1) => {
+          if (exit === undefined || Exit.isFailure(exit)) throw new Error(`expected success, got ${String(exit)}`)
+          return exit.value
+        }
+        expect([ok(a1).message.seq, ok(b1).message.seq, ok(a2).message.seq]).toEqual([3, 4, 5])
+        expect([ok(a1).created, ok(b1).created, ok(a2).created]).toEqual([true, true, true])
+        expect(ok(b1again)).toEqual({ message: ok(b1).message, created: false })
+        expect(ok(retry)).toEqual({ message: original.message, created: false })
+        expect(yield* statementsOf(room)).toBe(3)
+        expect(yield* lastSeqOf(room)).toBe(5)
+        expect(yield* messageCount(room)).toBe(5)
+        expect(yield* outboxCount(room)).toBe(5)
+      })))
+
+    it.effect("a value PostgreSQL refuses fails only its own send in the batch", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const sql = yield* SqlClient
+        const { queued, send } = yield* makeBatchedSend(sql)
+        const alice = yield* createUser("alice")
+        const room = yield* createRoom(alice.id)
+        const release = yield* holdRoomLock(room)
+        const blocked = yield* Effect.forkChild(send(yield* message(room, alice.id, "blocked")))
+        yield* waitForLockWaiter
+        const inputs = [
+          yield* message(room, alice.id, "fine 1"),
+          yield* message(room, alice.id, "nul \u0000 inside"),
+          yield* message(room, alice.id, "fine 2")
+        ]
+        const batch = yield* Effect.forkChild(Effect.forEach(inputs, (input) => Effect.exit(send(input)), { concurrency: "unbounded" }))
+        yield* waitQueued(queued, room, inputs.length)
+        yield* release
+        yield* Fiber.join(blocked)
+        const [fine1, bad, fine2] = yield* Fiber.join(batch)
+        expect(errorOf(bad)).toBeInstanceOf(BadRequest)
+        expect([fine1, fine2].map((exit) => exit !== undefined && Exit.isSuccess(exit) ? exit.value.message.seq : -1)).toEqual([2, 3])
+        expect(yield* lastSeqOf(room)).toBe(3)
+        expect(yield* outboxCount(room)).toBe(3)
+      })))
+  })
+})
