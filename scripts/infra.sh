@@ -25,16 +25,21 @@
 #
 # Environment knobs: PYLON_KAFKA_VERSION (default 4.1.2; 3.9.x uses the pom's kafka3 profile),
 # PYLON_INFRA_TIMEOUT (seconds to wait for Kafka, default 90).
+# A second, private set (the chaos suite, scripts/chaos/) runs beside the shared one with:
+#   PYLON_INFRA_STATE (default .pylon/infra), PYLON_PG_PORT (5433), PYLON_REDIS_PORT (6380),
+#   PYLON_KAFKA_PORT (9092), PYLON_KAFKA_CONTROLLER_PORT (9093), and PYLON_KAFKA_KEEP_DATA=1
+#   (an `up` after a `down` keeps the broker's log dir, so a restart loses no topic or offset).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-STATE="$ROOT/.pylon/infra"
+STATE="${PYLON_INFRA_STATE:-$ROOT/.pylon/infra}"
 KAFKA_CONF_DIR="$ROOT/scripts/kafka"
 
-PG_PORT=5433
-REDIS_PORT=6380
-KAFKA_PORT=9092
-KAFKA_CONTROLLER_PORT=9093
+PG_PORT="${PYLON_PG_PORT:-5433}"
+REDIS_PORT="${PYLON_REDIS_PORT:-6380}"
+KAFKA_PORT="${PYLON_KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${PYLON_KAFKA_CONTROLLER_PORT:-9093}"
+KAFKA_KEEP_DATA="${PYLON_KAFKA_KEEP_DATA:-0}"
 DEFAULT_DATABASE_URL="postgres://pylon:pylon@127.0.0.1:$PG_PORT/pylon"
 DEFAULT_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 DEFAULT_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
@@ -150,7 +155,8 @@ pg_as() {   # run a PostgreSQL binary as the cluster owner (from /, which that u
 
 pg_resolve_base() {   # where the cluster lives (see header comment); $1 = "quiet" to not explain
   local preferred="$STATE/postgres" fallback quiet="${1:-}"
-  fallback="/tmp/pylon-pg-$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)"
+  # a private state dir (PYLON_INFRA_STATE) gets a fallback of its own
+  fallback="/tmp/pylon-pg-$(printf '%s' "${PYLON_INFRA_STATE:-$ROOT}" | sha256sum | cut -c1-12)"
   mkdir -p "$preferred"
   PG_BASE="$preferred"
   if is_root; then
@@ -419,10 +425,11 @@ up_kafka() {
   kafka_ensure_jars
   kafka_java_opts
 
-  # fresh log dir on every start
-  rm -rf "$KAFKA_DIR/data"
+  # fresh log dir on every start, unless PYLON_KAFKA_KEEP_DATA=1 (a restart that keeps the topics)
+  if [ "$KAFKA_KEEP_DATA" != 1 ]; then rm -rf "$KAFKA_DIR/data"; fi
   mkdir -p "$KAFKA_DIR/data"
-  sed "s#@LOG_DIRS@#$KAFKA_DIR/data#" "$KAFKA_CONF_DIR/server.properties" >"$KAFKA_DIR/server.properties"
+  sed -e "s#@LOG_DIRS@#$KAFKA_DIR/data#" -e "s#127.0.0.1:9092#127.0.0.1:$KAFKA_PORT#g" \
+    -e "s#127.0.0.1:9093#127.0.0.1:$KAFKA_CONTROLLER_PORT#g" "$KAFKA_CONF_DIR/server.properties" >"$KAFKA_DIR/server.properties"
 
   log "kafka: formatting $KAFKA_DIR/data (Kafka $KAFKA_VERSION, cluster id $KAFKA_CLUSTER_ID)"
   "$JAVA" "${KAFKA_JOPTS[@]}" -cp "$KAFKA_LIB/*" kafka.tools.StorageTool format --ignore-formatted \
