@@ -5,7 +5,8 @@
  * real server.
  *
  * PGlite is a single session: the socket server serializes every query, and the client
- * pool is held to one connection so transactions never interleave.
+ * pool is held to one connection so transactions never interleave. It is also a single
+ * process: the data directory is locked (`DataDirectoryLock`) before PGlite opens it.
  */
 import { PGlite } from "@electric-sql/pglite"
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
@@ -15,6 +16,8 @@ import type { SqlClient } from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
 import { mkdir } from "node:fs/promises"
 import * as NodePath from "node:path"
+import { acquireDataDirectoryLock } from "./DataDirectoryLock.ts"
+import type { DataDirectoryInUse, DataDirectoryLockError } from "./DataDirectoryLock.ts"
 
 export class EmbeddedPostgresError extends Schema.TaggedError<EmbeddedPostgresError>()("EmbeddedPostgresError", {
   message: Schema.String,
@@ -44,9 +47,10 @@ export class EmbeddedPostgres extends Context.Service<EmbeddedPostgres, {
 const fail = (message: string) => (cause: unknown) => new EmbeddedPostgresError({ message, cause })
 
 /**
- * Opens (creating it on first use) the PGlite database in `dataDir` and serves it on
- * 127.0.0.1 on a free port. Closing the scope stops the server, then closes the
- * database, which flushes it to disk.
+ * Locks `dataDir`, opens (creating it on first use) the PGlite database in it and serves it
+ * on 127.0.0.1 on a free port. Closing the scope stops the server, then closes the
+ * database, which flushes it to disk, then releases the lock. Fails with
+ * `DataDirectoryInUse` (before touching the database files) when another process has it.
  */
 export const startEmbeddedPostgres = Effect.fn("EmbeddedPostgres.start")(function*(dataDir: string) {
   const directory = NodePath.resolve(dataDir)
@@ -54,6 +58,7 @@ export const startEmbeddedPostgres = Effect.fn("EmbeddedPostgres.start")(functio
     try: () => mkdir(directory, { recursive: true }),
     catch: fail(`Cannot create the PGlite data directory ${directory}`)
   })
+  yield* acquireDataDirectoryLock(directory)
   const db = yield* Effect.acquireRelease(
     Effect.tryPromise({
       try: () => PGlite.create({ dataDir: directory }),
@@ -104,7 +109,10 @@ export const startEmbeddedPostgres = Effect.fn("EmbeddedPostgres.start")(functio
 /** The embedded server alone, data directory from the options or `PYLON_DATA_DIR`. */
 export const embeddedPostgresLayer = (
   options?: EmbeddedPostgresOptions
-): Layer.Layer<EmbeddedPostgres, EmbeddedPostgresError | Config.ConfigError> =>
+): Layer.Layer<
+  EmbeddedPostgres,
+  EmbeddedPostgresError | DataDirectoryInUse | DataDirectoryLockError | Config.ConfigError
+> =>
   Layer.effect(
     EmbeddedPostgres,
     Effect.gen(function*() {
@@ -121,7 +129,7 @@ export const embeddedDatabaseLayer = (
   options?: EmbeddedPostgresOptions
 ): Layer.Layer<
   PgClient.PgClient | SqlClient | EmbeddedPostgres,
-  EmbeddedPostgresError | Config.ConfigError | SqlError
+  EmbeddedPostgresError | DataDirectoryInUse | DataDirectoryLockError | Config.ConfigError | SqlError
 > =>
   Layer.unwrap(
     Effect.gen(function*() {

@@ -14,6 +14,7 @@ import { ObservabilityLive } from "@pylon/platform/Observability"
 import { devLayer } from "./DevMode.ts"
 import { chatLayer, gatewayLayer, notificationLayer, presenceLayer, roomLayer } from "./ServiceModes.ts"
 import { devStack } from "./Stack.ts"
+import { explainStartupFailures } from "./StartupFailure.ts"
 
 const usage = "usage: pylon <dev|migrate|stack|gateway|room|chat|presence|notification>"
 
@@ -52,4 +53,5 @@ const program = ((): Effect.Effect<void, unknown> => {
   }
 })()
 
-NodeRuntime.runMain(program)
+// A port or data directory already in use is one clear log line and exit status 1, not a stack trace.
+NodeRuntime.runMain(explainStartupFailures(program))
