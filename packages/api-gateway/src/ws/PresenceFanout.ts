@@ -2,7 +2,7 @@
  * Presence on this gateway node: a user with open sockets here holds a lease in the presence service
  * (renewed while any is open, dropped with the last, expiring on its own if this node dies), and every change
  * the presence service publishes becomes a `presence` frame for local sockets in rooms the user
- * belongs to.
+ * belongs to. Changes lost to a bus gap are recovered by re-reading the rooms' presence.
  */
 import { Context, Effect, Fiber, Layer, Option, Schema, Semaphore, Stream } from "effect"
 import type { Scope } from "effect"
@@ -112,6 +112,7 @@ export const PresenceFanoutLive = Layer.effectDiscard(Effect.gen(function*() {
   const bus = yield* RoomBus
   const fanout = yield* RoomFanout
   const rooms = yield* RoomsClient
+  const presence = yield* PresenceClient
   const members = new Map<RoomId, { readonly at: number; readonly ids: ReadonlySet<string> }>()
 
   const membersOf = (roomId: RoomId) =>
@@ -126,14 +127,40 @@ export const PresenceFanoutLive = Layer.effectDiscard(Effect.gen(function*() {
       return ids
     }).pipe(Effect.catchCause(() => Effect.succeed(new Set<string>())))
 
+  /** The status this node last told its sockets for each user, so a re-read sends only changes. */
+  const announced = new Map<UserId, UserPresence["status"]>()
+
+  const announce = (roomId: RoomId, userId: UserId, status: UserPresence["status"]) => {
+    const json = encodeServerFrame({ type: "presence", room_id: roomId, user_id: userId, status })
+    for (const subscriber of fanout.subscribersOf(roomId)) subscriber.onEvent(roomId, json)
+  }
+
   const onChange = (change: UserPresence) =>
     Effect.forEach(fanout.localRooms(), (roomId) =>
       Effect.gen(function*() {
         const ids = yield* membersOf(roomId)
         if (!ids.has(change.user_id)) return
-        const json = encodeServerFrame({ type: "presence", room_id: roomId, user_id: change.user_id, status: change.status })
-        for (const subscriber of fanout.subscribersOf(roomId)) subscriber.onEvent(roomId, json)
+        announced.set(change.user_id, change.status)
+        announce(roomId, change.user_id, change.status)
       }), { discard: true })
+
+  /**
+   * After a bus gap (lagged, reconnected, resubscribed) changes may have been lost: re-read the
+   * presence of every local room's members and announce whatever differs from what was said.
+   */
+  const reread = Effect.suspend(() => Effect.forEach(fanout.localRooms(), (roomId) =>
+    Effect.gen(function*() {
+      const reader = fanout.subscribersOf(roomId)[0]
+      if (reader === undefined) return
+      const current = yield* presence.GetRoomPresence({ user_id: reader.userId, room_id: roomId })
+      for (const member of current) {
+        if ((announced.get(member.user_id) ?? "offline") === member.status) continue
+        announced.set(member.user_id, member.status)
+        announce(roomId, member.user_id, member.status)
+      }
+    }).pipe(Effect.catchCause((cause) => Effect.logWarning("presence re-read after a bus gap failed", cause))), {
+    discard: true
+  }))
 
   yield* Effect.gen(function*() {
     const stream = yield* bus.subscribe(PRESENCE_CHANNEL)
@@ -143,10 +170,14 @@ export const PresenceFanoutLive = Layer.effectDiscard(Effect.gen(function*() {
           Effect.flatMap(onChange),
           Effect.catchCause((cause) => Effect.logWarning("ignoring presence event", cause))
         )
-        : Effect.void)
+        : reread)
   }).pipe(
     Effect.scoped,
-    Effect.catchCause((cause) => Effect.logWarning("presence subscription ended", cause)),
+    Effect.catchCause((cause) => Effect.logWarning("presence subscription lost; resubscribing", cause)),
+    // Keep following: a resubscription re-reads, since changes may have been missed meanwhile.
+    Effect.andThen(Effect.sleep("1 second")),
+    Effect.andThen(reread),
+    Effect.forever,
     Effect.forkScoped
   )
 }))

@@ -1,0 +1,95 @@
+/**
+ * Presence fan-out on a bus that loses messages (ws/PresenceFanout.ts): a change published while
+ * this node missed it reaches the room's local sockets once the bus reports the gap, because the
+ * node re-reads the room's presence — and only what changed is announced.
+ */
+import { expect, layer } from "@effect/vitest"
+import { Effect, Layer, Queue, Stream } from "effect"
+import { ConnectionId } from "@pylon/contracts/Presence"
+import type { RoomId, UserId } from "@pylon/contracts/Ids"
+import * as MemoryRoomBus from "@pylon/platform/MemoryRoomBus"
+import { PRESENCE_CHANNEL, RoomBus, RoomBusEvent } from "@pylon/platform/RoomBus"
+import { PresenceClient } from "../src/clients/ServiceClients.ts"
+import { PresenceFanoutLive } from "../src/ws/PresenceFanout.ts"
+import { RoomFanout } from "../src/ws/RoomFanout.ts"
+import type { LocalSubscriber } from "../src/ws/RoomFanout.ts"
+import { TestDatabase } from "../../platform/test/support/TestDatabase.ts"
+import { createRoom, createUser } from "../../chat-service/test/support/ChatFixtures.ts"
+import { chatInProcess, presenceInProcess, roomsInProcess } from "./support/ServiceClientsInProcess.ts"
+
+/** Drops presence publishes while `dropping`, and lets the test inject a `Gap` on the presence channel. */
+const lossy: { dropping: boolean; gaps: Queue.Queue<RoomBusEvent> | undefined } = { dropping: false, gaps: undefined }
+
+const LossyRoomBus = Layer.effect(RoomBus, Effect.gen(function*() {
+  const real = yield* RoomBus
+  const gaps = yield* Queue.unbounded<RoomBusEvent>()
+  lossy.gaps = gaps
+  return RoomBus.of({
+    publish: (channel, payload) => channel === PRESENCE_CHANNEL && lossy.dropping ? Effect.void : real.publish(channel, payload),
+    subscribe: (channel, options) =>
+      channel === PRESENCE_CHANNEL
+        ? Effect.map(
+          real.subscribe(channel, options),
+          (stream): Stream.Stream<RoomBusEvent> => Stream.merge(stream, Stream.fromQueue(gaps))
+        )
+        : real.subscribe(channel, options)
+  })
+})).pipe(Layer.provide(MemoryRoomBus.layer))
+
+const TestLive = PresenceFanoutLive.pipe(
+  Layer.provideMerge(RoomFanout.layer),
+  Layer.provideMerge(Layer.mergeAll(chatInProcess, roomsInProcess, presenceInProcess)),
+  Layer.provideMerge(LossyRoomBus),
+  Layer.provideMerge(TestDatabase)
+)
+
+const waitFor = (condition: () => boolean) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 500 && !condition(); i++) yield* Effect.sleep("10 millis")
+  })
+
+layer(TestLive, { excludeTestServices: true, timeout: "60 seconds" })("PresenceFanout", (it) => {
+  it.effect("a change lost on the bus is announced after the gap, once; unchanged members are not re-announced", () =>
+    Effect.gen(function*() {
+      const fanout = yield* RoomFanout
+      const presence = yield* PresenceClient
+      const alice = yield* createUser("alice")
+      const bob = yield* createUser("bob")
+      const room: RoomId = yield* createRoom(alice.id, [bob.id])
+      const frames: Array<string> = []
+      const subscriber: LocalSubscriber = {
+        connectionId: "conn-alice",
+        userId: alice.id,
+        onMessage: () => undefined,
+        onEvent: (_room, json) => void frames.push(json),
+        onKicked: () => undefined
+      }
+      yield* fanout.subscribe(subscriber, room, 0)
+      const online = (userId: UserId) =>
+        presence.SetOnline({ user_id: userId, connection_id: ConnectionId.make(`test:${userId}`) })
+
+      // Seen live: alice comes online.
+      yield* online(alice.id)
+      yield* waitFor(() => frames.length === 1)
+      expect(frames.map((f) => JSON.parse(f) as unknown)).toEqual([
+        { type: "presence", room_id: room, user_id: alice.id, status: "online" }
+      ])
+
+      // Lost: bob comes online while this node misses the publish.
+      lossy.dropping = true
+      yield* online(bob.id)
+      yield* Effect.sleep("100 millis")
+      expect(frames).toHaveLength(1)
+      lossy.dropping = false
+
+      // The bus reports the gap: bob's change is recovered, alice's is not repeated.
+      if (lossy.gaps === undefined) return yield* Effect.die(new Error("the lossy bus was not built"))
+      yield* Queue.offer(lossy.gaps, RoomBusEvent.Gap({ reason: "Reconnected", dropped: 0 }))
+      yield* waitFor(() => frames.length === 2)
+      expect(frames.map((f) => JSON.parse(f) as unknown)).toEqual([
+        { type: "presence", room_id: room, user_id: alice.id, status: "online" },
+        { type: "presence", room_id: room, user_id: bob.id, status: "online" }
+      ])
+      yield* fanout.unsubscribe("conn-alice", room)
+    }))
+})
