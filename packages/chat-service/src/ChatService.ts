@@ -60,18 +60,14 @@ export class ChatService extends Context.Service<ChatService, {
         })
       })
 
+      // Access check, cursor and page in one repository call (one query).
       const getMessages = Effect.fn("ChatService.getMessages")(function*(payload: GetMessagesPayload) {
-        yield* repository.requireMember(payload.room_id, payload.user_id)
-        if (payload.after_seq !== undefined) {
-          return yield* repository.oldestAfter(payload.room_id, payload.after_seq, payload.limit)
-        }
-        let beforeSeq: number | undefined
-        if (payload.before_id !== undefined) {
-          const seq = yield* repository.seqOf(payload.room_id, payload.before_id)
-          if (Option.isNone(seq)) return yield* new MessageNotFound({ message_id: payload.before_id })
-          beforeSeq = seq.value
-        }
-        return yield* repository.newestBefore(payload.room_id, beforeSeq, payload.limit)
+        return yield* repository.memberPage(
+          payload.room_id,
+          payload.user_id,
+          { before_id: payload.before_id, after_seq: payload.after_seq },
+          payload.limit
+        )
       })
 
       const streamMessages = (input: StreamMessagesInput): Stream.Stream<Message, RoomAccessError> =>
