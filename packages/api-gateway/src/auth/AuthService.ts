@@ -14,6 +14,7 @@ import { AccessTokens } from "./AccessTokens.ts"
 import { AuthConfig } from "./AuthConfig.ts"
 import { PasswordHasher } from "./PasswordHasher.ts"
 import { RefreshTokenRepository } from "./RefreshTokenRepository.ts"
+import { cachedAuthentication } from "./AuthenticationCache.ts"
 import { SessionRevocations } from "./SessionRevocations.ts"
 import type { UserRow } from "./UserRepository.ts"
 import { UserRepository } from "./UserRepository.ts"
@@ -157,7 +158,11 @@ export class AuthService extends Context.Service<AuthService, {
         return user.value
       }, sqlFailureToUnavailable)
 
-      return AuthService.of({ register, login, refresh, logout, authenticate, currentUser })
+      // Repeated requests with one token skip the HMAC and the session query (issue #10); the
+      // cache forgets a session as soon as its revocation is announced (AuthenticationCache.ts).
+      const authenticateCached = yield* cachedAuthentication(authenticate, revocations)
+
+      return AuthService.of({ register, login, refresh, logout, authenticate: authenticateCached, currentUser })
     })
   )
 }
