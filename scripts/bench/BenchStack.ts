@@ -107,7 +107,10 @@ export const startBenchStack = Effect.fn("BenchStack.start")(function*(
     RATE_LIMIT_JOIN: HIGH_LIMIT,
     RATE_LIMIT_HISTORY: HIGH_LIMIT,
     RATE_LIMIT_WS_MESSAGES: HIGH_LIMIT,
-    RATE_LIMIT_WS_TYPING: HIGH_LIMIT
+    RATE_LIMIT_WS_TYPING: HIGH_LIMIT,
+    // The idle phase holds thousands of sockets of a few users, all from this machine.
+    WS_MAX_CONNECTIONS_PER_USER: HIGH_LIMIT,
+    WS_MAX_CONNECTIONS_PER_ADDRESS: HIGH_LIMIT
   }
   // Registered before the stack starts, so it runs after the stack has stopped (and written its last marks).
   yield* Effect.addFinalizer(() => dropRedisKeys(keyPrefix))

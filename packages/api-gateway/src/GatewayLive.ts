@@ -21,9 +21,11 @@ import { MessagesRoutes } from "./http/MessagesHttp.ts"
 import { NotificationsRoutes } from "./http/NotificationsHttp.ts"
 import { TrustedProxySettings } from "./http/RateLimitGuard.ts"
 import { RoomsRoutes } from "./http/RoomsHttp.ts"
+import { ConnectionLimits } from "./ws/ConnectionLimits.ts"
 import { MembershipEventsLive } from "./ws/MembershipEventsLive.ts"
 import { PresenceFanoutLive, PresenceLeases } from "./ws/PresenceFanout.ts"
 import { RoomFanout } from "./ws/RoomFanout.ts"
+import { TypingThrottle } from "./ws/TypingThrottle.ts"
 import { UserSockets } from "./ws/UserChannelFanout.ts"
 import { WsEndpointLive } from "./ws/WsEndpoint.ts"
 import { WsSettings } from "./ws/WsSettings.ts"
@@ -42,6 +44,7 @@ export const WebSocketLive = Layer.mergeAll(WsEndpointLive, MembershipEventsLive
   Layer.provide(PresenceLeases.layer),
   Layer.provide(RoomFanout.layer),
   Layer.provide(UserSockets.layer),
+  Layer.provide([ConnectionLimits.layer, TypingThrottle.layer]),
   Layer.provide(WsSettings.layer)
 )
 

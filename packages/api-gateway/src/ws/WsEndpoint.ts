@@ -72,7 +72,7 @@ export const WsEndpointLive = Layer.effect(
         wss.handleUpgrade(request, socket, head, (ws) => {
           sockets.add(ws)
           ws.once("close", () => sockets.delete(ws))
-          run(runSession(ws, exit.value).pipe(
+          run(runSession(ws, exit.value, request).pipe(
             Effect.catchCause((cause) => Effect.logError("websocket session failed", cause))
           ))
         })

@@ -1,7 +1,8 @@
 /**
- * WebSocket tuning: keepalive and per-connection memory bounds (README lists each variable).
+ * WebSocket tuning: keepalive, per-connection memory and concurrency bounds, deadlines and
+ * connection caps (README lists each variable).
  */
-import { Config, Context, Effect, Layer } from "effect"
+import { Config, Context, Effect, Layer, Schema } from "effect"
 
 export interface WsSettingsShape {
   /** Server ping interval (`WS_PING_INTERVAL_MS`, default 25 s). */
@@ -14,9 +15,24 @@ export interface WsSettingsShape {
   readonly socketHighWaterBytes: number
   /** Presence lease length, renewed at a third of it (`PRESENCE_LEASE_TTL_SECONDS`, default 60, shared with the presence service). */
   readonly presenceLeaseMs: number
+  /** Bytes of received, not yet answered frames at which the socket stops being read (`WS_INBOUND_BUFFER_BYTES`, default 128 KiB). */
+  readonly inboundBufferBytes: number
+  /** Frames of one connection handled at once (`WS_MAX_FRAMES_IN_FLIGHT`, default 16). */
+  readonly maxFramesInFlight: number
+  /** Deadline of every internal call a frame makes (`WS_RPC_TIMEOUT_MS`, default 10 s). */
+  readonly rpcTimeoutMs: number
+  /** Open connections per user on this node (`WS_MAX_CONNECTIONS_PER_USER`, default 32). */
+  readonly maxConnectionsPerUser: number
+  /** Open connections per client address on this node (`WS_MAX_CONNECTIONS_PER_ADDRESS`, default 512). */
+  readonly maxConnectionsPerAddress: number
+  /** At most one `typing` forwarded per user and room per this interval (`WS_TYPING_THROTTLE_MS`, default 1 s). */
+  readonly typingThrottleMs: number
 }
 
 const int = (name: string, fallback: number) => Config.Int(name).pipe(Config.withDefault(fallback))
+/** A bound that must be at least 1: a zero or negative value fails startup instead of blocking every socket. */
+const positive = (name: string, fallback: number) =>
+  Config.schema(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)), name).pipe(Config.withDefault(fallback))
 
 export class WsSettings extends Context.Service<WsSettings, WsSettingsShape>()("pylon/gateway/WsSettings") {
   static readonly layer = Layer.effect(
@@ -27,7 +43,13 @@ export class WsSettings extends Context.Service<WsSettings, WsSettingsShape>()("
         idleTimeoutMs: yield* int("WS_IDLE_TIMEOUT_MS", 60_000),
         outboundQueue: yield* int("WS_OUTBOUND_QUEUE", 1024),
         socketHighWaterBytes: yield* int("WS_SOCKET_HIGH_WATER_BYTES", 256 * 1024),
-        presenceLeaseMs: (yield* int("PRESENCE_LEASE_TTL_SECONDS", 60)) * 1000
+        presenceLeaseMs: (yield* int("PRESENCE_LEASE_TTL_SECONDS", 60)) * 1000,
+        inboundBufferBytes: yield* positive("WS_INBOUND_BUFFER_BYTES", 128 * 1024),
+        maxFramesInFlight: yield* positive("WS_MAX_FRAMES_IN_FLIGHT", 16),
+        rpcTimeoutMs: yield* positive("WS_RPC_TIMEOUT_MS", 10_000),
+        maxConnectionsPerUser: yield* positive("WS_MAX_CONNECTIONS_PER_USER", 32),
+        maxConnectionsPerAddress: yield* positive("WS_MAX_CONNECTIONS_PER_ADDRESS", 512),
+        typingThrottleMs: yield* int("WS_TYPING_THROTTLE_MS", 1_000)
       })
     })
   )

@@ -26,6 +26,8 @@ export interface GatewayOptions {
   readonly rateLimits?: Partial<Record<RateLimitBucket, number>>
   /** `TRUSTED_PROXIES` (default none). */
   readonly trustedProxies?: string
+  /** Further settings (e.g. `WS_*`) the gateway reads from its environment. */
+  readonly env?: Readonly<Record<string, string>>
 }
 
 export interface GatewayInfo {
@@ -66,7 +68,8 @@ export const gatewayLayer = (options: GatewayOptions = {}) => {
     RATE_LIMIT_HISTORY: budget("history"),
     RATE_LIMIT_WS_MESSAGES: budget("wsMessages"),
     RATE_LIMIT_WS_TYPING: budget("wsTyping"),
-    TRUSTED_PROXIES: options.trustedProxies ?? ""
+    TRUSTED_PROXIES: options.trustedProxies ?? "",
+    ...options.env
   })
 
   const info = Layer.effect(

@@ -83,14 +83,15 @@ const describeFrames = (frames: ReadonlyArray<ServerFrame>) =>
 export const connect = (
   baseUrl: string,
   token: string,
-  options: { readonly name?: string; readonly via?: TokenVia } = {}
+  options: { readonly name?: string; readonly via?: TokenVia; readonly headers?: Record<string, string> } = {}
 ): Effect.Effect<WsClient, WsTestError, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.callback<WsClient, WsTestError>((resume) => {
       const name = options.name ?? "client"
       const via = options.via ?? "header"
       const url = via === "header" ? wsUrl(baseUrl) : `${wsUrl(baseUrl)}?${via}=${encodeURIComponent(token)}`
-      const socket = new WebSocket(url, via === "header" ? { headers: { authorization: `Bearer ${token}` } } : {})
+      const headers = via === "header" ? { ...options.headers, authorization: `Bearer ${token}` } : { ...options.headers }
+      const socket = new WebSocket(url, { headers })
       const received: Array<ServerFrame> = []
       const unconsumed: Array<ServerFrame> = []
       const invalid: Array<string> = []
