@@ -21,6 +21,8 @@ export interface BenchProcess {
   readonly baseUrl: string
   /** `ws://127.0.0.1:<port>/ws` (gateways only answer it). */
   readonly wsUrl: string
+  /** `http://127.0.0.1:<metrics port>`: its internal `/metrics` listener. */
+  readonly metricsUrl: string
 }
 
 export interface BenchStackInfo {
@@ -78,7 +80,8 @@ const describe = (service: RunningService): Effect.Effect<BenchProcess, BenchErr
       name: service.spec.name,
       pid,
       baseUrl: service.baseUrl,
-      wsUrl: `${service.baseUrl.replace(/^http/, "ws")}/ws`
+      wsUrl: `${service.baseUrl.replace(/^http/, "ws")}/ws`,
+      metricsUrl: service.metricsUrl
     })
 }
 

@@ -98,7 +98,7 @@ export const runIdlePhase = Effect.fn("IdlePhase.run")(function*(
   const warm: Array<WebSocket> = []
   yield* openMany(Math.min(500, config.idleConnections), warm)
   yield* closeSockets(warm)
-  yield* waitForConnections(gateway.baseUrl, 0, 30_000)
+  yield* waitForConnections(gateway.metricsUrl, 0, 30_000)
   yield* Effect.sleep("3 seconds")
   const rssBefore = yield* meanRss(gateway.pid, 3)
   unexpectedCloses = 0
@@ -119,7 +119,7 @@ export const runIdlePhase = Effect.fn("IdlePhase.run")(function*(
   const failed = first.failed + second.failed
   const firstFailure = first.firstFailure ?? second.firstFailure
   yield* Effect.sleep("1 second")
-  const gauge = yield* gatewayConnections(gateway.baseUrl)
+  const gauge = yield* gatewayConnections(gateway.metricsUrl)
   yield* Effect.logInfo(`idle: ${sockets.length} open (${failed} failed) in ${connectSeconds.toFixed(1)} s; holding ${config.idleHoldSeconds} s`)
 
   yield* Effect.sleep("2 seconds")
@@ -131,7 +131,7 @@ export const runIdlePhase = Effect.fn("IdlePhase.run")(function*(
 
   const closeStart = performance.now()
   yield* closeSockets(sockets, 30_000)
-  yield* waitForConnections(gateway.baseUrl, 0, 60_000)
+  yield* waitForConnections(gateway.metricsUrl, 0, 60_000)
   const closeSeconds = (performance.now() - closeStart) / 1000
 
   const result: IdleResult = {

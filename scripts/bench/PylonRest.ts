@@ -85,24 +85,24 @@ export const createGroupRoom = Effect.fn("PylonRest.createGroupRoom")(function*(
   return data.room.id
 })
 
-/** The gateway's `pylon_ws_connections` gauge from `/metrics` (undefined when not exposed). */
-export const gatewayConnections = (gatewayUrl: string) =>
+/** The gateway's `pylon_ws_connections` gauge from `/metrics` on its metrics port (undefined when not exposed). */
+export const gatewayConnections = (metricsUrl: string) =>
   Effect.tryPromise({
     try: async () => {
-      const text = await (await fetch(`${gatewayUrl}/metrics`)).text()
+      const text = await (await fetch(`${metricsUrl}/metrics`)).text()
       const value = /^pylon_ws_connections(?:\{[^}]*\})?\s+(\S+)/m.exec(text)?.[1]
       return value === undefined ? undefined : Number(value)
     },
-    catch: (cause) => new BenchError({ step: "metrics", message: `GET ${gatewayUrl}/metrics failed: ${String(cause)}` })
+    catch: (cause) => new BenchError({ step: "metrics", message: `GET ${metricsUrl}/metrics failed: ${String(cause)}` })
   })
 
 /** Polls the gauge until it is at most `target` (sockets closed on the client are released by the gateway asynchronously). */
-export const waitForConnections = Effect.fnUntraced(function*(gatewayUrl: string, target: number, timeoutMs: number) {
+export const waitForConnections = Effect.fnUntraced(function*(metricsUrl: string, target: number, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs
-  let value = yield* gatewayConnections(gatewayUrl)
+  let value = yield* gatewayConnections(metricsUrl)
   while (value !== undefined && value > target && Date.now() < deadline) {
     yield* Effect.sleep("250 millis")
-    value = yield* gatewayConnections(gatewayUrl)
+    value = yield* gatewayConnections(metricsUrl)
   }
   return value
 })

@@ -488,7 +488,7 @@ layer(gatewayLayer(), { excludeTestServices: true })("api-gateway over HTTP", (i
         expectError(yield* post("/health"), 405, "method_not_allowed")
       }))
 
-    it.effect("/health, /ready and /metrics", () =>
+    it.effect("/health, /ready, and /metrics on the metrics port only", () =>
       Effect.gen(function*() {
         const health = yield* get("/health")
         expect(expectOk(health)).toEqual({ service: "api-gateway", status: "ok" })
@@ -498,9 +498,14 @@ layer(gatewayLayer(), { excludeTestServices: true })("api-gateway over HTTP", (i
           status: "ready",
           checks: { postgres: "up", redis: "up" }
         })
-        const metrics = yield* get("/metrics")
+        expectError(yield* get("/metrics"), 404, "not_found")
+        const { metricsUrl } = yield* Gateway
+        const metrics = yield* Effect.promise(async () => {
+          const response = await fetch(`${metricsUrl}/metrics`)
+          return { status: response.status, contentType: response.headers.get("content-type"), text: await response.text() }
+        })
         expect(metrics.status).toBe(200)
-        expect(metrics.headers.get("content-type")).toMatch(/^text\/plain/)
+        expect(metrics.contentType).toMatch(/^text\/plain/)
         expect(metrics.text).toMatch(/^# (HELP|TYPE) /m)
         expect(metrics.text).toContain("pylon_http_requests_total")
       }))

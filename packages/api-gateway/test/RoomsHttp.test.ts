@@ -13,7 +13,6 @@ import { ConfigProvider, Context, Effect, Layer, References } from "effect"
 import { ChatRpcs } from "@pylon/contracts/ChatRpcs"
 import { RoomId, UserId } from "@pylon/contracts/Ids"
 import { RoomRpcs } from "@pylon/contracts/RoomRpcs"
-import { boundPort } from "@pylon/platform/HttpServerLive"
 import { inProcessClientLayer, rpcClientLayer } from "@pylon/platform/InternalRpc"
 import * as MemoryRoomBus from "@pylon/platform/MemoryRoomBus"
 import { RoomBus } from "@pylon/platform/RoomBus"
@@ -27,7 +26,7 @@ import { ChatClient, RoomsClient } from "../src/clients/ServiceClients.ts"
 import { gatewayApp } from "../src/GatewayLive.ts"
 import { decodeEnvelope } from "../src/ws/BusEnvelope.ts"
 import { notificationsInProcess, presenceInProcess } from "./support/ServiceClientsInProcess.ts"
-import { Gateway } from "./support/GatewayHarness.ts"
+import { gatewayInfoLayer } from "./support/GatewayHarness.ts"
 import type { HttpResult } from "./support/Http.ts"
 import { expectError, expectOk, get, http, newUser, post, RFC3339_MS_UTC } from "./support/Http.ts"
 
@@ -90,10 +89,7 @@ const roomsGateway = <E, R>(rooms: Layer.Layer<RoomsClient, E, R>) => {
       }
     }
   })
-  const info = Layer.effect(
-    Gateway,
-    Effect.map(boundPort, (port) => Gateway.of({ baseUrl: `http://127.0.0.1:${port}`, jwtSecret, keyPrefix }))
-  )
+  const info = gatewayInfoLayer(jwtSecret, keyPrefix)
   const chat = inProcessClientLayer(ChatClient, ChatRpcs).pipe(
     Layer.provide(ChatHandlersLive),
     Layer.provide(ChatServiceLive)

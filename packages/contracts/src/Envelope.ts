@@ -12,6 +12,7 @@ export const ErrorCode = Schema.Literals([
   "method_not_allowed",
   "already_exists",
   "payload_too_large",
+  "unsupported_media_type",
   "rate_limited",
   "internal_error",
   "service_unavailable"
@@ -26,6 +27,7 @@ const statusByCode: { readonly [K in ErrorCode]: number } = {
   method_not_allowed: 405,
   already_exists: 409,
   payload_too_large: 413,
+  unsupported_media_type: 415,
   rate_limited: 429,
   internal_error: 500,
   service_unavailable: 503

@@ -74,7 +74,7 @@ describe("error mapping", () => {
   })
 
   it("statusOf covers every HTTP error code", () => {
-    expect(ErrorCode.literals.map(statusOf)).toEqual([400, 401, 403, 404, 405, 409, 413, 429, 500, 503])
+    expect(ErrorCode.literals.map(statusOf)).toEqual([400, 401, 403, 404, 405, 409, 413, 415, 429, 500, 503])
   })
 
   it.effect("errors survive JSON and come back as their classes, yieldable", () =>

@@ -148,7 +148,7 @@ layer(TestLive, { excludeTestServices: true, timeout: "180 seconds" })("the noti
       expect(dlqEnd?.high).toBe("0")
 
       // Its metrics show the consumption of this group.
-      const metrics = yield* Effect.promise(() => fetch(`${second.baseUrl}/metrics`).then((response) => response.text()))
+      const metrics = yield* Effect.promise(() => fetch(`${second.metricsUrl}/metrics`).then((response) => response.text()))
       const consumed = metrics.split("\n").find((line) =>
         line.startsWith("pylon_kafka_messages_consumed_total{") && line.includes(`consumer_group="${groupId}"`)
       )

@@ -1,7 +1,7 @@
 /**
- * Decoding of everything a client sends over HTTP: JSON bodies (≤ 1 MiB, exactly one JSON value),
- * query strings and path ids. Every failure is an `HttpFailure` (400 naming the field, or 413),
- * never a defect, so bad input can't produce a 500.
+ * Decoding of everything a client sends over HTTP: JSON bodies (`Content-Type: application/json`,
+ * ≤ 1 MiB, exactly one JSON value), query strings and path ids. Every failure is an `HttpFailure`
+ * (400 naming the field, 413, or 415), never a defect, so bad input can't produce a 500.
  */
 import { ByteSize, Effect, Schema, SchemaIssue } from "effect"
 import { HttpIncomingMessage, HttpRouter, HttpServerRequest } from "effect/http"
@@ -39,6 +39,24 @@ export const readBodyText: Effect.Effect<string, HttpFailure, HttpServerRequest.
   }
 )
 
+/** `application/json`, with or without parameters (`; charset=utf-8`), in any letter case. */
+const isJsonMediaType = (contentType: string | undefined): boolean =>
+  contentType !== undefined && contentType.split(";")[0]?.trim().toLowerCase() === "application/json"
+
+const hasBody = (headers: Readonly<Record<string, string | undefined>>): boolean =>
+  headers["transfer-encoding"] !== undefined || Number(headers["content-length"] ?? "0") !== 0
+
+/**
+ * JSON bodies must say so: a form or `text/plain` post is refused before it is read, so a
+ * cross-site HTML form (which cannot send `application/json` without a CORS preflight) gets nowhere.
+ * A request without any body is left to the "body is required" 400.
+ */
+export const requireJsonContentType: Effect.Effect<void, HttpFailure, HttpServerRequest.HttpServerRequest> = Effect
+  .flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+    !hasBody(request.headers) || isJsonMediaType(request.headers["content-type"])
+      ? Effect.void
+      : Effect.fail(HttpFailure.of("unsupported_media_type", "request body must be application/json")))
+
 const parseJson = (text: string): Effect.Effect<unknown, HttpFailure> =>
   Effect.try({
     try: (): unknown => JSON.parse(text),
@@ -49,6 +67,7 @@ const parseJson = (text: string): Effect.Effect<unknown, HttpFailure> =>
 export const decodeJsonBody = <S extends Schema.Top>(schema: S) => {
   const decode = Schema.decodeUnknownEffect(schema)
   return Effect.gen(function*() {
+    yield* requireJsonContentType
     const text = yield* readBodyText
     const value = text.trim().length === 0
       ? yield* HttpFailure.badRequest("request body is required")

@@ -1,15 +1,18 @@
 /**
  * The HTTP server every Pylon process runs: JSON envelope for all errors (404/405/413/500 included),
- * request ids and request logs, HTTP metrics, `/health`, `/ready` and `/metrics`, graceful drain.
+ * request ids and request logs, HTTP metrics, CORS and security headers, `/health` and `/ready`,
+ * Node's timeouts against slow clients, graceful drain, and `/metrics` on its own internal port.
  */
 import { NodeHttpServer } from "@effect/platform-node"
 import { Cause, Clock, Effect, Layer, Metric, Option } from "effect"
 import type { Types } from "effect"
 import { HttpRouter, HttpServer, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
-import { PrometheusMetrics } from "effect/observability"
+import { corsMiddleware, corsPolicy } from "./Cors.ts"
 import { Draining } from "./Draining.ts"
 import { HttpFailure, respondError, respondFailure, respondOk } from "./HttpEnvelope.ts"
-import { ServerConfig } from "./ServerConfig.ts"
+import { MetricsServerLive } from "./MetricsServer.ts"
+import { withSecurityHeaders } from "./SecurityHeaders.ts"
+import { nodeServerOptions, ServerConfig } from "./ServerConfig.ts"
 import { UpgradeInterceptor, UpgradeRoutingServer } from "./UpgradeInterceptor.ts"
 
 export const MAX_WS_FRAME_BYTES = 64 * 1024
@@ -53,29 +56,36 @@ const renderCause = (cause: Cause.Cause<unknown>) =>
     return respondError("internal_error", "internal error")
   })
 
-export const EnvelopeMiddleware = HttpRouter.middleware<{ handles: HttpFailure }>()((
-  httpEffect
-): Effect.Effect<HttpServerResponse.HttpServerResponse, Types.unhandled, HttpServerRequest.HttpServerRequest> =>
-  Effect.gen(function*() {
-    const request = yield* HttpServerRequest.HttpServerRequest
-    const requestId = requestIdOf(request)
-    const started = yield* Clock.currentTimeMillis
-    const response = yield* httpEffect.pipe(Effect.catchCause(renderCause))
-    const status = response.status
-    const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
-    const route = yield* Effect.serviceOption(HttpRouter.RouteContext).pipe(
-      Effect.map(Option.match({ onNone: () => "unmatched", onSome: (ctx) => ctx.route.path }))
-    )
-    const attributes = { method: request.method, route, status: String(status) }
-    yield* Metric.update(Metric.withAttributes(httpRequests, attributes), 1)
-    yield* Metric.update(Metric.withAttributes(httpDuration, { method: request.method, route }), seconds)
-    if (route !== "/metrics" && route !== "/health") {
-      yield* Effect.logInfo(`${request.method} ${pathOf(request.url)} ${status}`).pipe(
-        Effect.annotateLogs({ request_id: requestId, duration_ms: Math.round(seconds * 1000) })
+/**
+ * Around every route (and unknown routes): CORS, the envelope for failures, metrics, the request
+ * log, `x-request-id` and the security headers.
+ */
+export const EnvelopeMiddleware = HttpRouter.middleware<{ handles: HttpFailure }>()(Effect.gen(function*() {
+  const cors = corsMiddleware(corsPolicy((yield* ServerConfig).corsOrigins))
+  return (
+    httpEffect
+  ): Effect.Effect<HttpServerResponse.HttpServerResponse, Types.unhandled, HttpServerRequest.HttpServerRequest> =>
+    Effect.gen(function*() {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const requestId = requestIdOf(request)
+      const started = yield* Clock.currentTimeMillis
+      const response = yield* cors(httpEffect).pipe(Effect.catchCause(renderCause))
+      const status = response.status
+      const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
+      const route = yield* Effect.serviceOption(HttpRouter.RouteContext).pipe(
+        Effect.map(Option.match({ onNone: () => "unmatched", onSome: (ctx) => ctx.route.path }))
       )
-    }
-    return HttpServerResponse.setHeader(response, "x-request-id", requestId)
-  }), { global: true })
+      const attributes = { method: request.method, route, status: String(status) }
+      yield* Metric.update(Metric.withAttributes(httpRequests, attributes), 1)
+      yield* Metric.update(Metric.withAttributes(httpDuration, { method: request.method, route }), seconds)
+      if (route !== "/health") {
+        yield* Effect.logInfo(`${request.method} ${pathOf(request.url)} ${status}`).pipe(
+          Effect.annotateLogs({ request_id: requestId, duration_ms: Math.round(seconds * 1000) })
+        )
+      }
+      return withSecurityHeaders(HttpServerResponse.setHeader(response, "x-request-id", requestId))
+    })
+}), { global: true })
 
 /** Registers one path with a handler per method; other methods get `405 method_not_allowed`. */
 export const resource = <E, R>(
@@ -99,7 +109,7 @@ export interface ReadinessCheck<R> {
   readonly check: Effect.Effect<unknown, unknown, R>
 }
 
-/** `/health` (liveness, no dependencies), `/ready` (dependencies answer, not draining), `/metrics`. */
+/** `/health` (liveness, no dependencies), `/ready` (dependencies answer, not draining); `/metrics` is on MetricsServer. */
 export const healthRoutes = <R>(service: string, checks: ReadonlyArray<ReadinessCheck<R>>) =>
   Layer.mergeAll(
     resource("/health", { GET: Effect.succeed(respondOk({ service, status: "ok" })) }),
@@ -117,20 +127,19 @@ export const healthRoutes = <R>(service: string, checks: ReadonlyArray<Readiness
           ? respondOk({ service, status: "ready", checks: Object.fromEntries(results) })
           : respondError("service_unavailable", `not ready: ${failed.join(", ")}`)
       })
-    }),
-    resource("/metrics", {
-      GET: Effect.map(PrometheusMetrics.format(), (body) =>
-        HttpServerResponse.text(body, { contentType: "text/plain; version=0.0.4; charset=utf-8" }))
     })
   )
 
-/** Serves `routes` on the configured port; on shutdown `/ready` flips to 503 before connections close. */
+/**
+ * Serves `routes` on the configured port, and `/metrics` on the metrics port; on shutdown `/ready`
+ * flips to 503 before connections close.
+ */
 export const serve = <E, R>(routes: Layer.Layer<never, E, R>) =>
   Layer.unwrap(Effect.gen(function*() {
     const config = yield* ServerConfig
     const intercept = yield* UpgradeInterceptor
     const nodeServer = NodeHttpServer.layer(() => {
-      const server = new UpgradeRoutingServer()
+      const server = new UpgradeRoutingServer(nodeServerOptions(config.timeouts))
       server.intercept = intercept
       return server
     }, {
@@ -144,7 +153,7 @@ export const serve = <E, R>(routes: Layer.Layer<never, E, R>) =>
       yield* Effect.addFinalizer(() => draining.start)
     }))
     return HttpRouter.serve(Layer.mergeAll(routes, EnvelopeMiddleware, drainOnShutdown), { disableLogger: true })
-      .pipe(Layer.provideMerge(nodeServer))
+      .pipe(Layer.provideMerge(nodeServer), Layer.merge(MetricsServerLive))
   }))
 
 /** The TCP port the server actually bound (useful with port 0 in tests). */

@@ -51,36 +51,40 @@ export const gatewayLayer = gatewayApp([redisReady]).pipe(
   Layer.provide(DatabaseLive)
 )
 
-/** `pylon room`: the room service on `APP_PORT` (default 9003). */
+/** `pylon room`: the room service on `APP_PORT` (default 9003), metrics on `METRICS_PORT` (default 9467). */
 export const roomLayer = roomServiceApp.pipe(
-  Layer.provide([Draining.layer, ServerConfig.fromEnv({ defaultPort: 9003 })]),
+  Layer.provide([Draining.layer, ServerConfig.fromEnv({ defaultPort: 9003, defaultMetricsPort: 9467 })]),
   Layer.provide(DatabaseLive)
 )
 
-/** `pylon chat`: the chat service on `APP_PORT` (default 9001), its outbox relay publishing to Kafka. */
+/**
+ * `pylon chat`: the chat service on `APP_PORT` (default 9001), metrics on `METRICS_PORT` (default 9465),
+ * its outbox relay publishing to Kafka.
+ */
 export const chatLayer = chatServiceApp.pipe(
-  Layer.provide([ServerConfig.fromEnv({ defaultPort: 9001 }), KafkaEventPublisher.layer]),
+  Layer.provide([ServerConfig.fromEnv({ defaultPort: 9001, defaultMetricsPort: 9465 }), KafkaEventPublisher.layer]),
   Layer.provide(KafkaProducer.layer),
   Layer.provide(KafkaClient.layer("chat-service")),
   Layer.provide(DatabaseLive)
 )
 
-/** `pylon presence`: the presence service on `APP_PORT` (default 9002). */
+/** `pylon presence`: the presence service on `APP_PORT` (default 9002), metrics on `METRICS_PORT` (default 9466). */
 export const presenceLayer = presenceServiceApp.pipe(
-  Layer.provide([Draining.layer, ServerConfig.fromEnv({ defaultPort: 9002 })]),
+  Layer.provide([Draining.layer, ServerConfig.fromEnv({ defaultPort: 9002, defaultMetricsPort: 9466 })]),
   Layer.provide(RedisClient.layer),
   Layer.provide(DatabaseLive)
 )
 
 /**
- * `pylon notification`: the notification service on `APP_PORT` (default 9004). Its consumer reads
+ * `pylon notification`: the notification service on `APP_PORT` (default 9004), metrics on
+ * `METRICS_PORT` (default 9468). Its consumer reads
  * `NOTIFICATION_TOPIC` (default message-events) from Kafka, dead-letters to Kafka, and announces
  * notifications on the Redis room bus.
  */
 export const notificationLayer = notificationServiceApp([redisReady]).pipe(
   Layer.provide([
     Draining.layer,
-    ServerConfig.fromEnv({ defaultPort: 9004 }),
+    ServerConfig.fromEnv({ defaultPort: 9004, defaultMetricsPort: 9468 }),
     KafkaEventPublisher.layer,
     KafkaNotificationConsumer,
     RedisRoomBus.layer

@@ -8,6 +8,7 @@ import type { ChildProcess } from "node:child_process"
 import * as NodePath from "node:path"
 import { createInterface } from "node:readline"
 import { Effect, Schema } from "effect"
+import { freePorts } from "./FreePorts.ts"
 
 export const MAIN = NodePath.resolve(import.meta.dirname, "main.ts")
 
@@ -22,6 +23,8 @@ export interface ServiceSpec {
   /** `pylon` sub-command: gateway | room | chat | presence | notification. */
   readonly command: string
   readonly port: number
+  /** `METRICS_PORT`, its internal `/metrics` listener; a free port is picked when absent. */
+  readonly metricsPort?: number | undefined
   readonly env: Readonly<Record<string, string>>
 }
 
@@ -29,6 +32,8 @@ export interface RunningService {
   readonly spec: ServiceSpec
   readonly child: ChildProcess
   readonly baseUrl: string
+  /** `http://127.0.0.1:<metrics port>`: where its `/metrics` is (never on `baseUrl`). */
+  readonly metricsUrl: string
   /** Stops the process now (SIGTERM, then SIGKILL); used by tests that kill a node. */
   readonly stop: (signal?: NodeJS.Signals) => Effect.Effect<void>
 }
@@ -76,10 +81,11 @@ const waitReady = (spec: ServiceSpec, baseUrl: string, child: ChildProcess, time
 /** Starts the service within the current scope; it is stopped when the scope closes. */
 export const startService = (spec: ServiceSpec, options?: { readonly quiet?: boolean; readonly readyTimeoutMs?: number }) =>
   Effect.gen(function*() {
+    const metricsPort = spec.metricsPort ?? (yield* freePorts(1))[0] ?? 0
     const child = yield* Effect.acquireRelease(
       Effect.sync(() =>
         spawn(process.execPath, [MAIN, spec.command], {
-          env: { ...process.env, ...spec.env, APP_PORT: String(spec.port) },
+          env: { ...process.env, ...spec.env, APP_PORT: String(spec.port), METRICS_PORT: String(metricsPort) },
           stdio: ["ignore", "pipe", "pipe"]
         })
       ),
@@ -94,6 +100,7 @@ export const startService = (spec: ServiceSpec, options?: { readonly quiet?: boo
     }
     const baseUrl = `http://127.0.0.1:${spec.port}`
     yield* waitReady(spec, baseUrl, child, options?.readyTimeoutMs ?? 30_000)
-    const running: RunningService = { spec, child, baseUrl, stop: (signal) => stopChild(child, signal) }
+    const metricsUrl = `http://127.0.0.1:${metricsPort}`
+    const running: RunningService = { spec, child, baseUrl, metricsUrl, stop: (signal) => stopChild(child, signal) }
     return running
   })

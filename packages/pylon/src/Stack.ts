@@ -1,7 +1,8 @@
 /**
  * `npm run dev:stack`: the microservice topology on the real infrastructure — migrations, then
  * room, chat, presence and notification services and two API gateways (8080 and 8081), each its
- * own process with a log prefix. Interrupting (Ctrl-C / SIGTERM) stops every process it started.
+ * own process with a log prefix and its own metrics port (README). Interrupting (Ctrl-C / SIGTERM)
+ * stops every process it started.
  */
 import { Config, Effect } from "effect"
 import { DatabaseLive } from "@pylon/platform/Database"
@@ -16,9 +17,24 @@ export interface StackPorts {
   /** The notification service; not started when absent. */
   readonly notification?: number
   readonly gateways: ReadonlyArray<number>
+  /** `METRICS_PORT` of each process; free ports are picked for those not given. */
+  readonly metrics?: {
+    readonly chat?: number
+    readonly presence?: number
+    readonly room?: number
+    readonly notification?: number
+    readonly gateways?: ReadonlyArray<number>
+  }
 }
 
-export const DEFAULT_PORTS: StackPorts = { chat: 9001, presence: 9002, room: 9003, notification: 9004, gateways: [8080, 8081] }
+export const DEFAULT_PORTS: StackPorts = {
+  chat: 9001,
+  presence: 9002,
+  room: 9003,
+  notification: 9004,
+  gateways: [8080, 8081],
+  metrics: { gateways: [9464, 9469], chat: 9465, presence: 9466, room: 9467, notification: 9468 }
+}
 
 export const serviceUrls = (ports: StackPorts): Record<string, string> => ({
   CHAT_SERVICE_URL: `http://127.0.0.1:${ports.chat}`,
@@ -31,18 +47,29 @@ export const serviceUrls = (ports: StackPorts): Record<string, string> => ({
 export const startStack = (ports: StackPorts, env: Readonly<Record<string, string>>, options?: { readonly quiet?: boolean }) =>
   Effect.gen(function*() {
     const shared = { ...env, ...serviceUrls(ports) }
+    const metrics = ports.metrics ?? {}
     const backends: ReadonlyArray<ServiceSpec> = [
-      { name: "room", command: "room", port: ports.room, env: shared },
-      { name: "chat", command: "chat", port: ports.chat, env: shared },
-      { name: "presence", command: "presence", port: ports.presence, env: shared },
+      { name: "room", command: "room", port: ports.room, metricsPort: metrics.room, env: shared },
+      { name: "chat", command: "chat", port: ports.chat, metricsPort: metrics.chat, env: shared },
+      { name: "presence", command: "presence", port: ports.presence, metricsPort: metrics.presence, env: shared },
       ...(ports.notification === undefined
         ? []
-        : [{ name: "notification", command: "notification", port: ports.notification, env: shared }])
+        : [{
+          name: "notification",
+          command: "notification",
+          port: ports.notification,
+          metricsPort: metrics.notification,
+          env: shared
+        }])
     ]
     const services = yield* Effect.forEach(backends, (spec) => startService(spec, options), { concurrency: "unbounded" })
     const gateways = yield* Effect.forEach(
       ports.gateways,
-      (port, i) => startService({ name: `gateway-${i + 1}`, command: "gateway", port, env: shared }, options),
+      (port, i) =>
+        startService(
+          { name: `gateway-${i + 1}`, command: "gateway", port, metricsPort: metrics.gateways?.[i], env: shared },
+          options
+        ),
       { concurrency: "unbounded" }
     )
     return { services, gateways }

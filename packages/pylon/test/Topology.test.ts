@@ -518,7 +518,7 @@ layer(Stack, { excludeTestServices: true, timeout: "120 seconds" })("microservic
         const d = yield* connect(A, dave.token, { name: "dave@A" })
         for (const [client, user] of [[a, alice], [s, slow], [c, carol], [d, dave]] as const) yield* join(client, user, room)
 
-        const closesBefore = yield* metricValue(A, "pylon_ws_slow_consumer_closes_total")
+        const closesBefore = yield* metricValue(topology.gateways[0].metricsUrl, "pylon_ws_slow_consumer_closes_total")
         s.pauseReading()
         // The paused client still talks, so only its reading (not the idle timeout) can end it.
         const chatter = yield* Effect.forkChild(Effect.forever(Effect.andThen(s.send({ type: "ping" }), Effect.sleep("500 millis"))))
@@ -531,7 +531,7 @@ layer(Stack, { excludeTestServices: true, timeout: "120 seconds" })("microservic
           for (let i = 0; i < batch; i++) yield* send(a, room, content)
           sent += batch
           yield* a.take(frame("ack", room), batch, 30_000)
-          cutOff = (yield* metricValue(A, "pylon_ws_slow_consumer_closes_total")) > closesBefore
+          cutOff = (yield* metricValue(topology.gateways[0].metricsUrl, "pylon_ws_slow_consumer_closes_total")) > closesBefore
         }
         yield* Fiber.interrupt(chatter)
         expect(cutOff, `slow reader still connected after ${sent} messages of 10 KB`).toBe(true)

@@ -9,6 +9,8 @@ import { Effect, Exit, FiberSet, Layer } from "effect"
 import { WebSocketServer } from "ws"
 import type { WebSocket } from "ws"
 import { MAX_FRAME_BYTES } from "@pylon/contracts/WsFrames"
+import { corsPolicy, isUpgradeOriginAllowed } from "@pylon/platform/Cors"
+import { ServerConfig } from "@pylon/platform/ServerConfig"
 import { UpgradeInterceptor } from "@pylon/platform/UpgradeInterceptor"
 import { AuthService } from "../auth/AuthService.ts"
 import { CLOSE_GOING_AWAY, runSession } from "./WsSession.ts"
@@ -24,7 +26,7 @@ export const tokenOf = (request: IncomingMessage, url: URL): string | undefined 
 
 const rejectUpgrade = (socket: Duplex, status: number, code: string, message: string) => {
   const body = JSON.stringify({ success: false, error: { code, message } })
-  const reason = status === 401 ? "Unauthorized" : status === 503 ? "Service Unavailable" : "Bad Request"
+  const reason = status === 401 ? "Unauthorized" : status === 403 ? "Forbidden" : status === 503 ? "Service Unavailable" : "Bad Request"
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
       `Connection: close\r\n\r\n${body}`
@@ -35,6 +37,7 @@ export const WsEndpointLive = Layer.effect(
   UpgradeInterceptor,
   Effect.gen(function*() {
     const auth = yield* AuthService
+    const origins = corsPolicy((yield* ServerConfig).corsOrigins)
     const run = yield* FiberSet.makeRuntime<Effect.Services<ReturnType<typeof runSession>>>()
     const runAuth = yield* FiberSet.makeRuntimePromise<never>()
     const sockets = new Set<WebSocket>()
@@ -53,6 +56,10 @@ export const WsEndpointLive = Layer.effect(
     const handler = (request: IncomingMessage, socket: Duplex, head: Buffer): boolean => {
       const url = new URL(request.url ?? "/", "http://localhost")
       if (url.pathname !== WS_PATH) return false
+      if (!isUpgradeOriginAllowed(origins, request.headers.origin, request.headers.host)) {
+        rejectUpgrade(socket, 403, "forbidden", "origin not allowed")
+        return true
+      }
       if (!accepting) {
         rejectUpgrade(socket, 503, "service_unavailable", "server draining")
         return true

@@ -12,6 +12,7 @@
 import { randomBytes } from "node:crypto"
 import { ConfigProvider, Context, Effect, Layer, References } from "effect"
 import { boundPort } from "@pylon/platform/HttpServerLive"
+import { MetricsEndpoint } from "@pylon/platform/MetricsServer"
 import type { RateLimitBucket } from "@pylon/platform/RateLimiter"
 import { RedisClient } from "@pylon/platform/Redis"
 import * as RedisRateLimiter from "@pylon/platform/RedisRateLimiter"
@@ -33,6 +34,8 @@ export interface GatewayOptions {
 export interface GatewayInfo {
   /** `http://127.0.0.1:<bound port>` */
   readonly baseUrl: string
+  /** `http://127.0.0.1:<metrics port>`: its internal `/metrics` listener. */
+  readonly metricsUrl: string
   /** The `JWT_SECRET` this gateway signs with (random per harness). */
   readonly jwtSecret: string
   /** The Redis key prefix of this gateway's rate limiter. */
@@ -50,6 +53,22 @@ const redisReady = {
     yield* redis.use("ping", (client) => client.ping())
   })
 }
+
+/** `Gateway` for the `gatewayApp` provided below it: where its two listeners are bound. */
+export const gatewayInfoLayer = (jwtSecret: string, keyPrefix: string) =>
+  Layer.effect(
+    Gateway,
+    Effect.gen(function*() {
+      const port = yield* boundPort
+      const metrics = yield* MetricsEndpoint
+      return Gateway.of({
+        baseUrl: `http://127.0.0.1:${port}`,
+        metricsUrl: `http://127.0.0.1:${metrics.port}`,
+        jwtSecret,
+        keyPrefix
+      })
+    })
+  )
 
 /** The room service answering the gateway in process, on the test database. */
 export const gatewayLayer = (options: GatewayOptions = {}) => {
@@ -72,10 +91,7 @@ export const gatewayLayer = (options: GatewayOptions = {}) => {
     ...options.env
   })
 
-  const info = Layer.effect(
-    Gateway,
-    Effect.map(boundPort, (port) => Gateway.of({ baseUrl: `http://127.0.0.1:${port}`, jwtSecret, keyPrefix }))
-  )
+  const info = gatewayInfoLayer(jwtSecret, keyPrefix)
 
   return info.pipe(
     Layer.provide(gatewayApp([redisReady]).pipe(Layer.provide(ConfigProvider.layer(settings)))),

@@ -153,10 +153,10 @@ export const fullHistory = (baseUrl: string, user: TestUser, roomId: string): Ef
 /** The HTTP status of `GET /ready` (0 when the process no longer answers). */
 export const readyStatus = (baseUrl: string) => Effect.map(request(baseUrl, "GET", "/ready"), (r) => r.status)
 
-/** The sum of a Prometheus metric's samples on `/metrics` (0 when absent or unreachable). */
-export const metricValue = (baseUrl: string, name: string): Effect.Effect<number> =>
+/** The sum of a Prometheus metric's samples on `/metrics` at `metricsUrl` (0 when absent or unreachable). */
+export const metricValue = (metricsUrl: string, name: string): Effect.Effect<number> =>
   Effect.promise(async () => {
-    const text = await fetch(`${baseUrl}/metrics`).then((r) => r.text(), () => "")
+    const text = await fetch(`${metricsUrl}/metrics`).then((r) => r.text(), () => "")
     let total = 0
     for (const line of text.split("\n")) {
       const match = /^([A-Za-z_:][A-Za-z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line)

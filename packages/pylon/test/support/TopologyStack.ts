@@ -10,7 +10,7 @@ import { Config, Context, Effect, Layer, Redacted } from "effect"
 import type { RunningService } from "../../src/ServiceProcess.ts"
 import { startStack } from "../../src/Stack.ts"
 import { TestDatabase, TestDatabaseInfo } from "../../../platform/test/support/TestDatabase.ts"
-import { freePorts } from "./FreePorts.ts"
+import { freePorts } from "../../src/FreePorts.ts"
 
 export interface TopologyShape {
   /** Gateway A and gateway B, in that order. */

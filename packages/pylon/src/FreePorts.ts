@@ -1,6 +1,7 @@
 /**
- * Free TCP ports for the processes of a test stack: binds `count` listeners on port 0 at once
- * (so the ports are distinct), reads what the OS chose, and closes them again.
+ * Free TCP ports for the processes of a stack (test stacks, and metrics ports nobody chose):
+ * binds `count` listeners on port 0 at once (so the ports are distinct), reads what the OS chose,
+ * and closes them again.
  */
 import { createServer } from "node:net"
 import type { Server } from "node:net"
