@@ -32,6 +32,7 @@ ENV NODE_ENV=production \
 # The node image's unprivileged user; Kubernetes manifests also pin runAsUser 1000.
 USER 1000:1000
 
-EXPOSE 8080 9001 9002 9003 9004
+# Public ports, then the internal metrics ports (METRICS_PORT) of the same roles.
+EXPOSE 8080 9001 9002 9003 9004 9464 9465 9466 9467 9468
 ENTRYPOINT ["node", "packages/pylon/src/main.ts"]
 CMD ["gateway"]
