@@ -84,7 +84,7 @@ export declare type Message = Message$1<"pylon.chat.v1.Message"> & {
   /**
    * Position in the room: 1, 2, 3… with no gaps (Pylon addition).
    *
-   * @generated from field: int64 seq = 20 [jstype = JS_NUMBER];
+   * @generated from field: int64 seq = 20;
    */
   seq: bigint;
 
@@ -193,7 +193,7 @@ export declare type StreamMessagesRequest = Message$1<"pylon.chat.v1.StreamMessa
    * Replay stored messages with `seq > after_seq` before live ones; 0 replays the whole room
    * (Pylon addition: resume after a reconnect without gaps).
    *
-   * @generated from field: int64 after_seq = 20 [jstype = JS_NUMBER];
+   * @generated from field: int64 after_seq = 20;
    */
   afterSeq: bigint;
 };
@@ -241,7 +241,7 @@ export declare type GetMessagesRequest = Message$1<"pylon.chat.v1.GetMessagesReq
   /**
    * Messages with `seq > after_seq`, oldest first (Pylon addition: catch-up).
    *
-   * @generated from field: optional int64 after_seq = 20 [jstype = JS_NUMBER];
+   * @generated from field: optional int64 after_seq = 20;
    */
   afterSeq?: bigint | undefined;
 };

@@ -57,14 +57,14 @@ export declare type Room = Message<"pylon.room.v1.Room"> & {
   /**
    * How many members the room has (Pylon addition).
    *
-   * @generated from field: int64 member_count = 20 [jstype = JS_NUMBER];
+   * @generated from field: int64 member_count = 20;
    */
   memberCount: bigint;
 
   /**
    * The `seq` of the room's newest message, 0 when it has none (Pylon addition).
    *
-   * @generated from field: int64 last_seq = 21 [jstype = JS_NUMBER];
+   * @generated from field: int64 last_seq = 21;
    */
   lastSeq: bigint;
 
