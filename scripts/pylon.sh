@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Entry point behind `npm start`, `npm test`, `npm run migrate`, `npm run dev:stack` and `npm run bench`.
+# Entry point behind `npm start`, `npm test`, `npm run migrate`, `npm run dev:stack`, `npm run bench`
+# and `npm run fuzz`.
 # Bootstraps Node 24, pnpm and dependencies first (scripts/bootstrap.sh), then runs the command.
 set -euo pipefail
 PYLON_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -42,6 +43,11 @@ case "$cmd" in
     ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
     node scripts/bench/run.ts "$@"
     ;;
+  fuzz)
+    # The long fuzz run (scripts/fuzz/run.ts, issue #7): `pylon dev` as a child process (PGlite, no
+    # infrastructure), ≥ 100,000 cases; report in scripts/fuzz/results/latest.json.
+    node scripts/fuzz/run.ts "$@"
+    ;;
   test)
     step "lint (eslint)"
     eslint --max-warnings 0 .
@@ -66,5 +72,5 @@ case "$cmd" in
     vitest run "$@"
     ;;
   *)
-    echo "usage: scripts/pylon.sh start|test|migrate|dev-stack|bench" >&2; exit 2 ;;
+    echo "usage: scripts/pylon.sh start|test|migrate|dev-stack|bench|fuzz" >&2; exit 2 ;;
 esac
