@@ -13,6 +13,7 @@ import { describe, expect, layer } from "@effect/vitest"
 import { Deferred, Effect, Fiber } from "effect"
 import { PrometheusMetrics } from "effect/observability"
 import { SqlClient } from "effect/sql/SqlClient"
+import type { SqlError } from "effect/sql/SqlError"
 import type { ServerFrame } from "@pylon/contracts/WsFrames"
 import { createRoom, registerUser } from "../../pylon/test/support/Rest.ts"
 import type { TestUser } from "../../pylon/test/support/Rest.ts"
@@ -109,22 +110,28 @@ const eventually = <R>(what: string, check: Effect.Effect<boolean, never, R>, ti
 const flushed = (client: WsClient) => eventually("the client's writes to leave its buffer", Effect.sync(() => client.socket.bufferedAmount === 0))
 
 /**
- * Holds the room's row lock (`SELECT … FOR UPDATE`, the lock every send of the room waits for)
- * until the returned effect is run or the scope closes: sends to that room block meanwhile.
+ * Takes a lock with `take` in a transaction and holds it until the returned effect is run or the
+ * scope closes: whatever needs that lock blocks meanwhile.
  */
-const lockRoom = (roomId: string) =>
+const holdLock = (take: (sql: SqlClient) => Effect.Effect<unknown, SqlError>) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient
     const locked = yield* Deferred.make<void>()
     const release = yield* Deferred.make<void>()
     const holder = yield* sql.withTransaction(Effect.gen(function*() {
-      yield* sql`SELECT id FROM rooms WHERE id = ${roomId} FOR UPDATE`
+      yield* take(sql)
       yield* Deferred.succeed(locked, undefined)
       yield* Deferred.await(release)
     })).pipe(Effect.orDie, Effect.forkScoped)
     yield* Deferred.await(locked)
     return Deferred.succeed(release, undefined).pipe(Effect.andThen(Fiber.join(holder)), Effect.asVoid)
   })
+
+/** The room's row lock, which every send of the room waits for. */
+const lockRoom = (roomId: string) => holdLock((sql) => sql`SELECT id FROM rooms WHERE id = ${roomId} FOR UPDATE`)
+
+/** No one reads or writes any message meanwhile (history pages block). */
+const lockMessages = holdLock((sql) => sql`LOCK TABLE messages IN ACCESS EXCLUSIVE MODE`)
 
 const storedCount = (roomId: string) =>
   Effect.gen(function*() {
@@ -260,6 +267,30 @@ layer(Live, { excludeTestServices: true, timeout: "180 seconds" })("WebSocket li
         yield* sendMessages(client, roomA, ["stuck"])
         const retried = yield* client.next(frame("ack", roomA))
         expect([retried.client_msg_id, retried.seq]).toEqual(["stuck", 1])
+        expect(client.closeInfo()).toBeUndefined()
+      }))
+  })
+
+  describe("deadlines", () => {
+    it.effect("a replay page past WS_RPC_TIMEOUT_MS: UNAVAILABLE, the room is left (no hole before live messages), a later rejoin replays", () =>
+      Effect.gen(function*() {
+        const { client, roomA } = yield* twoRooms("replay")
+        yield* sendMessages(client, roomA, ["first"])
+        yield* client.next(frame("ack", roomA))
+        yield* client.next(frame("message", roomA))
+        yield* client.send({ type: "leave", room_id: roomA })
+
+        const release = yield* lockMessages
+        yield* client.send({ type: "join", room_id: roomA, since_seq: 0 })
+        const error = yield* client.next(isError("UNAVAILABLE"), RPC_TIMEOUT_MS + 15_000)
+        expect(error.ref).toBeUndefined()
+        yield* release
+        yield* sendMessages(client, roomA, ["not joined"])
+        expect((yield* client.next(isError("NOT_JOINED"))).ref).toBe("not joined")
+
+        yield* client.send({ type: "join", room_id: roomA, since_seq: 0 })
+        const replayed = yield* client.next(frame("message", roomA))
+        expect([replayed.seq, replayed.client_msg_id]).toEqual([1, "first"])
         expect(client.closeInfo()).toBeUndefined()
       }))
   })

@@ -13,7 +13,7 @@
  */
 import type { IncomingMessage } from "node:http"
 import type { RawData, WebSocket } from "ws"
-import { Clock, Deferred, Duration, Effect, Fiber, Metric, Queue } from "effect"
+import { Cause, Clock, Deferred, Duration, Effect, Fiber, Metric, Queue } from "effect"
 import type { AccessTokenClaims } from "@pylon/contracts/Auth"
 import { wsErrorFrameOf } from "@pylon/contracts/ErrorMapping"
 import type { DomainError } from "@pylon/contracts/Errors"
@@ -306,8 +306,9 @@ const session = Effect.fnUntraced(function*(ws: WebSocket, claims: AccessTokenCl
       if (!room.replaying) return
       yield* replay(roomId, room).pipe(
         // A replay cut short would leave a hole before the live messages: leave the room instead;
-        // the client rejoins with the last seq it got.
-        Effect.onError(() => abandon(roomId, room))
+        // the client rejoins with the last seq it got. (Interrupted: the session is closing and
+        // leaves every room itself.)
+        Effect.onError((cause) => Cause.hasInterruptsOnly(cause) ? Effect.void : abandon(roomId, room))
       )
     })
 
