@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Entry point behind `npm start`, `npm test`, `npm run migrate`, `npm run dev:stack`, `npm run bench`
-# and `npm run fuzz`.
+# Entry point behind `npm start`, `npm test`, `npm run migrate`, `npm run dev:stack`, `npm run bench`,
+# `npm run chaos` and `npm run fuzz`.
 # Bootstraps Node 24, pnpm and dependencies first (scripts/bootstrap.sh), then runs the command.
 set -euo pipefail
 PYLON_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,6 +13,26 @@ export PATH="$PYLON_ROOT/node_modules/.bin:$PATH"
 cmd="${1:-start}"; shift || true
 
 step() { echo; echo "==> $*"; }
+
+# The chaos suite (scripts/chaos/README.md) on a private PostgreSQL, Redis and Kafka (own ports and
+# state dir), which it stops and restarts at will; the shared instances are never touched. One chaos
+# run at a time per checkout (lock); the infrastructure is stopped again at the end. Runs in a
+# subshell so the caller's DATABASE_URL/REDIS_URL/KAFKA_BROKERS stay as they were.
+run_chaos() (
+  export PYLON_INFRA_STATE="$PYLON_ROOT/.pylon/chaos-infra"
+  export PYLON_PG_PORT="${PYLON_CHAOS_PG_PORT:-5443}" PYLON_REDIS_PORT="${PYLON_CHAOS_REDIS_PORT:-6390}"
+  export PYLON_KAFKA_PORT="${PYLON_CHAOS_KAFKA_PORT:-9192}" PYLON_KAFKA_CONTROLLER_PORT="${PYLON_CHAOS_KAFKA_CONTROLLER_PORT:-9193}"
+  export DATABASE_URL="postgres://pylon:pylon@127.0.0.1:$PYLON_PG_PORT/pylon"
+  export REDIS_URL="redis://127.0.0.1:$PYLON_REDIS_PORT" KAFKA_BROKERS="127.0.0.1:$PYLON_KAFKA_PORT"
+  mkdir -p "$PYLON_INFRA_STATE"
+  # fd 8 holds the lock; nothing started below may inherit it (daemons would keep it forever)
+  exec 8>"$PYLON_INFRA_STATE/.chaos-run.lock"
+  flock -w 900 8 || { echo "another chaos run holds $PYLON_INFRA_STATE/.chaos-run.lock" >&2; exit 1; }
+  bash scripts/infra.sh down 8>&- || true   # leftovers of an interrupted run; a fresh Kafka log dir below
+  trap 'bash scripts/infra.sh down 8>&- || true' EXIT
+  bash scripts/infra.sh up 8>&-
+  node scripts/chaos/run.ts "$@" 8>&-
+)
 
 case "$cmd" in
   start)
@@ -43,6 +63,9 @@ case "$cmd" in
     ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
     node scripts/bench/run.ts "$@"
     ;;
+  chaos)
+    run_chaos "$@"
+    ;;
   fuzz)
     # The long fuzz run (scripts/fuzz/run.ts, issue #7): `pylon dev` as a child process (PGlite, no
     # infrastructure), ≥ 100,000 cases; report in scripts/fuzz/results/latest.json.
@@ -72,5 +95,5 @@ case "$cmd" in
     vitest run "$@"
     ;;
   *)
-    echo "usage: scripts/pylon.sh start|test|migrate|dev-stack|bench|fuzz" >&2; exit 2 ;;
+    echo "usage: scripts/pylon.sh start|test|migrate|dev-stack|bench|chaos|fuzz" >&2; exit 2 ;;
 esac
