@@ -45,6 +45,12 @@ export interface CampaignOptions {
   readonly jwtSecret: string
   readonly timeoutMs: number
   readonly batchSize: number
+  /**
+   * Wall-clock budget of the case streams: no new batch starts after it (the report counts what
+   * ran). Keeps a bounded run bounded on an overloaded machine; replaying the seed gives the same
+   * cases in the same order.
+   */
+  readonly maxSeconds?: number | undefined
   readonly http: HttpCaseOptions
   readonly ws: WsCaseOptions
   readonly memory?: MemoryProbe | undefined
@@ -340,6 +346,7 @@ export const runCampaign = (options: CampaignOptions): Effect.Effect<CampaignRep
 
     // ---------------------------------------------------------------- driving
     const done = { http: 0, ws: 0 }
+    const outOfTime = () => options.maxSeconds !== undefined && performance.now() - started > options.maxSeconds * 1000
     const memory: Array<MemorySample> = []
     const sampleMemory = (label: string) =>
       options.memory === undefined ? Effect.void : Effect.promise(() => options.memory!.sample(label)).pipe(Effect.map((m) => void memory.push(m)))
@@ -348,7 +355,7 @@ export const runCampaign = (options: CampaignOptions): Effect.Effect<CampaignRep
     const stream = <C>(name: "http" | "ws", arbitrary: fc.Arbitrary<C>, from: number, to: number, run: (c: C, ref: string) => Effect.Effect<void, FuzzSetupError>, concurrency: number) =>
       Effect.gen(function*() {
         let index = from
-        while (index < to) {
+        while (index < to && !outOfTime()) {
           const batch = Math.floor(index / options.batchSize)
           const offset = index % options.batchSize
           const count = Math.min(options.batchSize - offset, to - index)
