@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Installs (once) and prints the location of the tools the infrastructure checks need, all pinned and
+# cached under ~/.cache/pylon (or $PYLON_CACHE): kustomize and kubeconform built from their Go modules,
+# the Kubernetes JSON schemas that PyPI's kubernetes-validate ships (kubeconform reads them offline),
+# and promtool (Debian's `prometheus` package: the one on PATH, else unpacked from its .deb into the
+# cache, so no daemon gets installed or started).
+# Idempotent: a tool whose pinned version is already in the cache is not fetched again, so after the
+# first run nothing here touches the network. Needs Go (any recent toolchain) and python3 with pip.
+#   eval "$(bash scripts/ops/tools.sh)"   -> KUSTOMIZE, KUBECONFORM, K8S_SCHEMAS, PROMTOOL
+set -euo pipefail
+
+KUSTOMIZE_VERSION=v5.7.1
+KUBECONFORM_VERSION=v0.8.0
+KUBERNETES_VALIDATE_VERSION=1.37.0
+# Kubernetes versions whose schemas are prepared for kubeconform (scripts/ops/validate-infra.sh).
+K8S_SCHEMA_VERSIONS=(1.30.0 1.35.0)
+
+cache="${PYLON_CACHE:-$HOME/.cache/pylon}"
+log() { echo "[ops/tools] $*" >&2; }
+
+# go install into a versioned directory; the binary appears only once the build succeeded.
+go_tool() {
+  local name="$1" module="$2" version="$3"
+  local dir="$cache/$name-$version"
+  if [ ! -x "$dir/bin/$name" ]; then
+    command -v go >/dev/null || { log "Go is needed to build $name ($module@$version)"; exit 1; }
+    log "building $module@$version into $dir (once)"
+    mkdir -p "$dir/bin.tmp"
+    GOBIN="$dir/bin.tmp" GOFLAGS=-buildvcs=false CGO_ENABLED=0 go install "$module@$version" >&2
+    mv "$dir/bin.tmp" "$dir/bin"
+  fi
+  echo "$dir/bin/$name"
+}
+
+# kubernetes-validate's "local" schemas refer to "/api/_definitions.json#/$defs/..." (resolved by its
+# own Python registry); kubeconform resolves that against the schema's https $id and fails, so each
+# prepared copy points the references at the _definitions.json file beside it.
+schemas() {
+  local dir="$cache/kubernetes-validate-$KUBERNETES_VALIDATE_VERSION"
+  if [ ! -d "$dir/kubernetes_validate" ]; then
+    log "installing kubernetes-validate==$KUBERNETES_VALIDATE_VERSION (its JSON schemas) into $dir (once)"
+    rm -rf "$dir.tmp"
+    python3 -m pip install --quiet --disable-pip-version-check --no-deps --no-compile \
+      --target "$dir.tmp" "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" >&2
+    rm -rf "$dir" && mv "$dir.tmp" "$dir"
+  fi
+  local version source target
+  for version in "${K8S_SCHEMA_VERSIONS[@]}"; do
+    source="$dir/kubernetes_validate/kubernetes-json-schema/v$version-local-strict"
+    target="$dir/kubeconform/v$version-local-strict"
+    [ -d "$source" ] || { log "kubernetes-validate $KUBERNETES_VALIDATE_VERSION has no schemas for $version"; exit 1; }
+    if [ ! -f "$target/_definitions.json" ]; then
+      rm -rf "$target.tmp" && mkdir -p "$target.tmp"
+      cp "$source"/*.json "$target.tmp/"
+      find "$target.tmp" -name '*.json' -exec sed -i "s#\"/api/_definitions.json\##\"file://$target/_definitions.json\##g" {} +
+      rm -rf "$target" && mv "$target.tmp" "$target"
+    fi
+  done
+  echo "$dir/kubeconform"
+}
+
+# promtool from Debian's prometheus package. Its build leaves out Kubernetes service discovery, so it
+# checks rule files (and rule unit tests), not infra/prometheus/prometheus.yml.
+find_promtool() {
+  if type -P promtool >/dev/null; then type -P promtool; return; fi
+  local dir="$cache/prometheus-deb"
+  if [ ! -x "$dir/usr/bin/promtool" ]; then
+    log "unpacking promtool from Debian's prometheus package into $dir (once)"
+    rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+    if ! (cd "$dir.tmp" && apt-get download prometheus >&2 2>/dev/null); then
+      [ "$(id -u)" = 0 ] && apt-get update -qq >&2 || true
+      (cd "$dir.tmp" && apt-get download prometheus >&2)
+    fi
+    dpkg-deb -x "$dir.tmp"/prometheus_*.deb "$dir.tmp"
+    rm -f "$dir.tmp"/prometheus_*.deb
+    rm -rf "$dir" && mv "$dir.tmp" "$dir"
+  fi
+  echo "$dir/usr/bin/promtool"
+}
+
+mkdir -p "$cache"
+# One install at a time per cache (npm test and a developer's shell may start together).
+exec 9>"$cache/.ops-tools.lock"
+flock -w 900 9 || { log "timed out waiting for $cache/.ops-tools.lock"; exit 1; }
+
+echo "KUSTOMIZE=$(go_tool kustomize sigs.k8s.io/kustomize/kustomize/v5 "$KUSTOMIZE_VERSION")"
+echo "KUBECONFORM=$(go_tool kubeconform github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_VERSION")"
+echo "K8S_SCHEMAS=$(schemas)"
+echo "PROMTOOL=$(find_promtool)"

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Offline checks of everything under infra/ (npm test runs this before vitest; see README "Operations"):
+#   1. kustomize build of every overlay in infra/k8s/overlays (dev with secrets.env.example in place of
+#      the git-ignored secrets.env), and of prod with the optional servicemonitor component;
+#   2. strict schema validation of the rendered objects with kubeconform against the Kubernetes JSON
+#      schemas of PyPI's kubernetes-validate (oldest and newest Kubernetes version we support), plus a
+#      negative control: an object with an unknown field must be rejected;
+#   3. promtool check rules (and promtool test rules for infra/prometheus/*.test.yml, if any);
+#   4. every metric name in infra/grafana dashboards and infra/prometheus rules is exported by the code;
+#   5. the runtime image's file list resolves every role's imports (scripts/ops/check-image.sh).
+# Tools come from scripts/ops/tools.sh (pinned, cached under ~/.cache/pylon; only its first run
+# downloads). Nothing here writes into the working tree.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+
+eval "$(bash scripts/ops/tools.sh)"
+K8S_VERSIONS=(1.30.0 1.35.0)
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+say() { echo "[validate-infra] $*"; }
+
+# 1. Render every overlay from a scratch copy of infra/ (the dev overlay needs a secrets.env file).
+cp -r infra "$work/infra"
+cp "$work/infra/k8s/overlays/dev/secrets.env.example" "$work/infra/k8s/overlays/dev/secrets.env"
+mkdir -p "$work/infra/k8s/checks/prod-servicemonitor" "$work/rendered"
+cat > "$work/infra/k8s/checks/prod-servicemonitor/kustomization.yaml" <<'YAML'
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources: [../../overlays/prod]
+components: [../../components/servicemonitor]
+YAML
+overlays=()
+for dir in "$work"/infra/k8s/overlays/*/ "$work/infra/k8s/checks/prod-servicemonitor/"; do
+  name="$(basename "$dir")"
+  "$KUSTOMIZE" build "$dir" > "$work/rendered/$name.yaml"
+  overlays+=("$name")
+done
+say "kustomize build: ${overlays[*]} ($(cat "$work"/rendered/*.yaml | grep -c '^kind:') objects)"
+
+# 2. Strict schemas, offline. ServiceMonitor is a CRD (no schema in the Kubernetes set).
+location="$K8S_SCHEMAS/{{ .NormalizedKubernetesVersion }}-local{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json"
+kubeconform_strict() {
+  "$KUBECONFORM" -strict -summary -skip ServiceMonitor -kubernetes-version "$1" -schema-location "$location" "${@:2}"
+}
+for version in "${K8S_VERSIONS[@]}"; do
+  kubeconform_strict "$version" "$work"/rendered/*.yaml | sed "s/^/[kubeconform $version] /"
+done
+cat > "$work/unknown-field.yaml" <<'YAML'
+apiVersion: v1
+kind: Service
+metadata:
+  name: negative-control
+spec:
+  ports:
+    - port: 80
+      targetPortt: 8080
+YAML
+if kubeconform_strict "${K8S_VERSIONS[0]}" "$work/unknown-field.yaml" >/dev/null 2>&1; then
+  say "kubeconform accepted an object with an unknown field: the schemas are not being applied"; exit 1
+fi
+
+# 3. Alerting/recording rules. Debian's promtool has no Kubernetes service discovery, so
+#    prometheus.yml (kubernetes_sd_configs) is not checked here.
+rule_files=()
+for file in infra/prometheus/*.yml infra/prometheus/*.yaml; do
+  [ -f "$file" ] && grep -q '^groups:' "$file" && rule_files+=("$file")
+done
+if [ "${#rule_files[@]}" -gt 0 ]; then
+  "$PROMTOOL" check rules "${rule_files[@]}" | sed "s/^/[promtool] /"
+fi
+rule_tests=(infra/prometheus/*.test.yml)
+if [ -f "${rule_tests[0]}" ]; then
+  "$PROMTOOL" test rules "${rule_tests[@]}" | sed "s/^/[promtool] /"
+fi
+
+# 4. Dashboards and rules read only metrics the code exports.
+node scripts/ops/check-metric-names.ts | sed "s/^/[validate-infra] /"
+
+say "ok"
