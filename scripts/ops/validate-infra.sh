@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
 # Offline checks of everything under infra/ (npm test runs this before vitest; see README "Operations"):
 #   1. kustomize build of every overlay in infra/k8s/overlays (dev with secrets.env.example in place of
-#      the git-ignored secrets.env), and of prod with the optional servicemonitor component;
+#      the git-ignored secrets.env), and of prod with every optional component in infra/k8s/components;
 #   2. strict schema validation of the rendered objects with kubeconform against the Kubernetes JSON
 #      schemas of PyPI's kubernetes-validate (oldest and newest Kubernetes version we support), plus a
 #      negative control: an object with an unknown field must be rejected;
 #   3. promtool check rules (and promtool test rules for infra/prometheus/*.test.yml, if any);
-#   4. every metric name in infra/grafana dashboards and infra/prometheus rules is exported by the code;
-#   5. the runtime image's file list resolves every role's imports (scripts/ops/check-image.sh).
+#   4. every metric name in infra/grafana dashboards and infra/prometheus rules is exported by the code.
 # Tools come from scripts/ops/tools.sh (pinned, cached under ~/.cache/pylon; only its first run
 # downloads). Nothing here writes into the working tree.
 set -euo pipefail
@@ -24,15 +23,16 @@ say() { echo "[validate-infra] $*"; }
 # 1. Render every overlay from a scratch copy of infra/ (the dev overlay needs a secrets.env file).
 cp -r infra "$work/infra"
 cp "$work/infra/k8s/overlays/dev/secrets.env.example" "$work/infra/k8s/overlays/dev/secrets.env"
-mkdir -p "$work/infra/k8s/checks/prod-servicemonitor" "$work/rendered"
-cat > "$work/infra/k8s/checks/prod-servicemonitor/kustomization.yaml" <<'YAML'
-apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-resources: [../../overlays/prod]
-components: [../../components/servicemonitor]
-YAML
+mkdir -p "$work/infra/k8s/checks/prod-components" "$work/rendered"
+{
+  echo "apiVersion: kustomize.config.k8s.io/v1beta1"
+  echo "kind: Kustomization"
+  echo "resources: [../../overlays/prod]"
+  echo "components:"
+  for component in "$work"/infra/k8s/components/*/; do echo "  - ../../components/$(basename "$component")"; done
+} > "$work/infra/k8s/checks/prod-components/kustomization.yaml"
 overlays=()
-for dir in "$work"/infra/k8s/overlays/*/ "$work/infra/k8s/checks/prod-servicemonitor/"; do
+for dir in "$work"/infra/k8s/overlays/*/ "$work/infra/k8s/checks/prod-components/"; do
   name="$(basename "$dir")"
   "$KUSTOMIZE" build "$dir" > "$work/rendered/$name.yaml"
   overlays+=("$name")
