@@ -116,6 +116,9 @@ const committedOffset = Effect.fnUntraced(function*(groupId: string, topic: stri
   return Number(entry?.partitions[0]?.offset ?? "-1")
 })
 
+/** Each test starts, kills and restarts real processes and waits up to ~3 minutes on a loaded box. */
+const PROCESS_TEST_TIMEOUT_MS = 240_000
+
 layer(TestLive, { excludeTestServices: true, timeout: "180 seconds" })("the notification service process", (it) => {
   it.effect("killed mid-batch, a restarted process stores every notification exactly once and commits to the end", () =>
     Effect.gen(function*() {
@@ -154,7 +157,7 @@ layer(TestLive, { excludeTestServices: true, timeout: "180 seconds" })("the noti
       )
       expect(Number(consumed?.split(" ").pop())).toBe(events)
       yield* second.stop()
-    }))
+    }), PROCESS_TEST_TIMEOUT_MS)
 
   it.effect("on SIGTERM it finishes the batch in flight, commits it and exits", () =>
     Effect.gen(function*() {
@@ -172,5 +175,5 @@ layer(TestLive, { excludeTestServices: true, timeout: "180 seconds" })("the noti
       expect(yield* committedOffset(groupId, topic)).toBe(atExit.messages)
       expect(atExit.total).toBe(atExit.messages * RECIPIENTS_PER_ROOM)
       expect(atExit.total).toBeGreaterThan(EXPECTED / 10)
-    }))
+    }), PROCESS_TEST_TIMEOUT_MS)
 })

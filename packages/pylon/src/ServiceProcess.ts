@@ -99,7 +99,7 @@ export const startService = (spec: ServiceSpec, options?: { readonly quiet?: boo
       pipeWithPrefix(spec.name, child.stderr, process.stderr)
     }
     const baseUrl = `http://127.0.0.1:${spec.port}`
-    yield* waitReady(spec, baseUrl, child, options?.readyTimeoutMs ?? 30_000)
+    yield* waitReady(spec, baseUrl, child, options?.readyTimeoutMs ?? 60_000)
     const metricsUrl = `http://127.0.0.1:${metricsPort}`
     const running: RunningService = { spec, child, baseUrl, metricsUrl, stop: (signal) => stopChild(child, signal) }
     return running
