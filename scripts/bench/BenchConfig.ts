@@ -9,7 +9,7 @@ import { Effect } from "effect"
 import { BenchError } from "./BenchError.ts"
 import { openFileLimit } from "./ProcessStats.ts"
 
-export const PHASES = ["idle", "fanout", "latency", "history"] as const
+export const PHASES = ["idle", "fanout", "latency", "steps", "hotroom", "shapes", "ramp", "history"] as const
 export type Phase = (typeof PHASES)[number]
 
 export interface BenchConfig {
@@ -44,6 +44,18 @@ export interface BenchConfig {
   readonly historySeconds: number
   /** Messages in the history room before the load starts. */
   readonly historyMessages: number
+  /** (steps) the cross-node scenario at each of these rates, sends/s, ascending. */
+  readonly stepRates: ReadonlyArray<number>
+  readonly stepSeconds: number
+  /** (hotroom) one room of `--room-size` sockets over both gateways, many senders, at this rate. */
+  readonly hotRate: number
+  readonly hotSeconds: number
+  /** (shapes) seconds measured per fan-out shape (10 × 100 at 100/s, 2 × 500 at 60/s; Pylon and the floor). */
+  readonly shapeSeconds: number
+  /** (ramp) sockets offered to one server, and at what rate per second. */
+  readonly rampConnections: number
+  readonly rampRate: number
+  readonly rampHoldSeconds: number
   readonly outDir: string
 }
 
@@ -84,7 +96,14 @@ const INT_OPTIONS: ReadonlyArray<IntOption> = [
   { key: "notifications", flag: "notifications", fallback: 0, min: 0, help: "1 = also start the notification service (Kafka consumer, off the send path)" },
   { key: "historyConnections", flag: "history-connections", fallback: 64, min: 1, help: "autocannon connections asking for the latest history page" },
   { key: "historySeconds", flag: "history-seconds", fallback: 10, min: 1, help: "history load duration" },
-  { key: "historyMessages", flag: "history-messages", fallback: 200, min: 50, help: "messages in the history room" }
+  { key: "historyMessages", flag: "history-messages", fallback: 200, min: 50, help: "messages in the history room" },
+  { key: "stepSeconds", flag: "step-seconds", fallback: 10, min: 1, help: "recorded seconds per cross-node rate step" },
+  { key: "hotRate", flag: "hot-rate", fallback: 500, min: 1, help: "sends/s into the one hot room" },
+  { key: "hotSeconds", flag: "hot-seconds", fallback: 10, min: 1, help: "recorded seconds of the hot room" },
+  { key: "shapeSeconds", flag: "shape-seconds", fallback: 10, min: 1, help: "recorded seconds per fan-out shape" },
+  { key: "rampConnections", flag: "ramp-connections", fallback: 5_000, min: 1, help: "sockets offered in the connection ramp" },
+  { key: "rampRate", flag: "ramp-rate", fallback: 1_000, min: 1, help: "sockets offered per second in the ramp" },
+  { key: "rampHoldSeconds", flag: "ramp-hold-seconds", fallback: 10, min: 1, help: "seconds the ramp's sockets are held idle while CPU is read" }
 ]
 
 const envName = (flag: string) => `BENCH_${flag.toUpperCase().replaceAll("-", "_")}`
@@ -94,6 +113,7 @@ export const usage = (): string =>
     "usage: npm run bench -- [--flag=value ...]   (or the BENCH_* environment variable of each flag)",
     "",
     `  --phases=${PHASES.join(",")}   which phases to run (${envName("phases")})`,
+    `  --step-rates=200,400,600,800,1000   cross-node rate steps, sends/s (${envName("step-rates")})`,
     ...INT_OPTIONS.map((option) => `  --${option.flag}=N   ${option.help}; default ${option.fallback} (${envName(option.flag)})`),
     `  --out-dir=DIR   where results go; default scripts/bench/results (${envName("out-dir")})`
   ].join("\n")
@@ -102,7 +122,11 @@ const invalid = (message: string) => new BenchError({ step: "config", message: `
 
 /** Reads flags, then `BENCH_*` variables, then defaults; anything malformed fails with the usage text. */
 export const readBenchConfig = Effect.fnUntraced(function*(argv: ReadonlyArray<string>, env: NodeJS.ProcessEnv) {
-  const options: Record<string, { type: "string" }> = { "phases": { type: "string" }, "out-dir": { type: "string" } }
+  const options: Record<string, { type: "string" }> = {
+    "phases": { type: "string" },
+    "out-dir": { type: "string" },
+    "step-rates": { type: "string" }
+  }
   for (const option of INT_OPTIONS) options[option.flag] = { type: "string" }
   const parsed = yield* Effect.try({
     try: () => parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values,
@@ -136,6 +160,10 @@ export const readBenchConfig = Effect.fnUntraced(function*(argv: ReadonlyArray<s
     return yield* invalid("--latency-users must be even and at least --room-size")
   }
   if (int("fanoutSenders") > int("fanoutSubscribers")) return yield* invalid("--fanout-senders must not exceed --fanout-subscribers")
+  const stepRates = (raw("step-rates") ?? "200,400,600,800,1000").split(",").map((rate) => Number(rate.trim()))
+  if (stepRates.length === 0 || stepRates.some((rate) => !Number.isInteger(rate) || rate < 1)) {
+    return yield* invalid("--step-rates must be a comma-separated list of positive integers")
+  }
 
   return {
     phases,
@@ -161,6 +189,14 @@ export const readBenchConfig = Effect.fnUntraced(function*(argv: ReadonlyArray<s
     historyConnections: int("historyConnections"),
     historySeconds: int("historySeconds"),
     historyMessages: int("historyMessages"),
+    stepRates: [...stepRates].sort((a, b) => a - b),
+    stepSeconds: int("stepSeconds"),
+    hotRate: int("hotRate"),
+    hotSeconds: int("hotSeconds"),
+    shapeSeconds: int("shapeSeconds"),
+    rampConnections: int("rampConnections"),
+    rampRate: int("rampRate"),
+    rampHoldSeconds: int("rampHoldSeconds"),
     outDir: NodePath.resolve(raw("out-dir") ?? NodePath.join(import.meta.dirname, "results"))
   } satisfies BenchConfig
 })

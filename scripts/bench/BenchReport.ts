@@ -13,6 +13,8 @@ import type { IdleResult } from "./IdlePhase.ts"
 import type { LatencySummary } from "./LatencyHistogram.ts"
 import type { LatencyResult } from "./LatencyPhase.ts"
 import type { MachineInfo } from "./ProcessStats.ts"
+import type { RampResult } from "./RampPhase.ts"
+import type { RampPair, ShapeResult, StepsResult } from "./Scenarios.ts"
 
 export interface PhaseFailure {
   readonly phaseError: string
@@ -33,6 +35,12 @@ export interface BenchResults {
   readonly fanout: PhaseOutcome<FanoutResult>
   readonly latency: PhaseOutcome<LatencyResult>
   readonly history: PhaseOutcome<HistoryResult>
+  readonly steps: PhaseOutcome<StepsResult>
+  readonly hotroom: PhaseOutcome<LatencyResult>
+  readonly shapes: PhaseOutcome<ReadonlyArray<ShapeResult>>
+  readonly ramp: PhaseOutcome<RampPair>
+  /** Where each process ran: its allowed CPU list. */
+  readonly placement: Readonly<Record<string, string>>
 }
 
 const isFailure = <A extends object>(outcome: PhaseOutcome<A>): outcome is PhaseFailure =>
@@ -109,6 +117,59 @@ const historyRows = (history: PhaseOutcome<HistoryResult>): Array<ReadonlyArray<
   ]]
 }
 
+const stepsRows = (steps: PhaseOutcome<StepsResult>): Array<ReadonlyArray<string>> => {
+  if (steps === null) return []
+  const goal = "1,000/s kept up: ack p99 ≤ 15 ms, deliver p99 ≤ 25 ms"
+  if (isFailure(steps)) return [["Cross-node rate steps", `phase failed: ${steps.phaseError}`, goal]]
+  const each = steps.steps.map((step) =>
+    `${num(step.rate)}/s: ${step.saturated || step.deliveriesMissing > 0 ? `**behind** (${num(step.ackedPerSecond)} acks/s)` : "kept up"}, ` +
+    `ack p99 ${ms(step.ack.p99Ms)}, deliver p99 ${ms(step.deliver.p99Ms)}`
+  )
+  return [[
+    `Cross-node (2 gateways, ${steps.steps[0]?.rooms ?? 0} rooms of ${steps.steps[0]?.roomSize ?? 0}): highest rate kept up`,
+    `**${num(steps.highestKeptUp)} msgs/s** — ${each.join("; ")}`,
+    goal
+  ]]
+}
+
+const hotRoomRows = (hot: PhaseOutcome<LatencyResult>): Array<ReadonlyArray<string>> => {
+  if (hot === null) return []
+  if (isFailure(hot)) return [["Hot room", `phase failed: ${hot.phaseError}`, "≥ 500 msgs/s, ack p99 ≤ 50 ms"]]
+  return [[
+    `Hot room (1 room of ${hot.roomSize}, every member a sender, ${num(hot.rate)} msgs/s offered)`,
+    `${num(hot.ackedPerSecond)} acks/s${hot.saturated ? " (**behind**)" : ""}, ack p50 ${ms(hot.ack.p50Ms)} · p99 ${ms(hot.ack.p99Ms)}; deliver p99 ${ms(hot.deliver.p99Ms)}`,
+    "≥ 500 msgs/s, ack p99 ≤ 50 ms"
+  ]]
+}
+
+const shapeRows = (shapes: PhaseOutcome<ReadonlyArray<ShapeResult>>): Array<ReadonlyArray<string>> => {
+  if (shapes === null) return []
+  const goal = "CPU/delivery ≤ 1.2× floor; deliver p99 ≤ 25 ms at 30,000/s"
+  if (isFailure(shapes)) return [["Fan-out shapes", `phase failed: ${shapes.phaseError}`, goal]]
+  return shapes.map((shape) => [
+    `Fan-out ${shape.shape}, one gateway (${num(shape.pylon.deliveriesPerSecond)} deliveries/s)`,
+    `gateway **${num(shape.pylon.targetCpuUsPerDelivery, 1)} µs** CPU/delivery vs floor ${num(shape.floor.targetCpuUsPerDelivery, 1)} µs ` +
+    `(**${num(shape.cpuRatio, 2)}×**); deliver p50 ${ms(shape.pylon.deliver.p50Ms)} · p99 ${ms(shape.pylon.deliver.p99Ms)} ` +
+    `(floor p99 ${ms(shape.floor.deliver.p99Ms)})${shape.pylon.saturated ? "; **behind**" : ""}`,
+    goal
+  ])
+}
+
+const rampCell = (ramp: RampResult) =>
+  `${num(ramp.opened)} of ${num(ramp.offered)} at ${num(ramp.acceptedPerSecond)}/s, ${num(ramp.failed)} failed, ` +
+  `connect p99 ${ms(ramp.connect.p99Ms)}, ${num(ramp.cpuMsPerConnection, 2)} ms CPU and ${num(ramp.rssKiBPerConnection, 1)} KiB per connection, ` +
+  `holding them ${num(ramp.idleCores, 3)} cores`
+
+const rampRows = (ramp: PhaseOutcome<RampPair>): Array<ReadonlyArray<string>> => {
+  if (ramp === null) return []
+  const goal = "10,000 at 1,000/s, 0 failed, p99 ≤ 200 ms, ≤ 30 KiB, idle ≤ 0.05 core"
+  if (isFailure(ramp)) return [["Connection ramp", `phase failed: ${ramp.phaseError}`, goal]]
+  return [
+    [`Connection ramp, gateway-1 (${num(ramp.pylon.offeredRate)}/s offered)`, rampCell(ramp.pylon), goal],
+    ["Connection ramp, bare ws floor", rampCell(ramp.floor), "—"]
+  ]
+}
+
 const coreList = (cores: Readonly<Record<string, number>>) =>
   Object.entries(cores).map(([name, value]) => `${name} ${num(value, 2)}`).join(", ")
 
@@ -121,6 +182,7 @@ const notes = (results: BenchResults): Array<string> => {
     "per-core figures divide by the measured process's own CPU time (utime + stime from /proc), and every latency includes the generator's own scheduling delay."
   ]
   const { idle, fanout, latency, history } = results
+  lines.push(`Where each process ran (allowed CPUs): ${Object.entries(results.placement).map(([name, cpus]) => `${name} ${cpus}`).join(", ")}.`)
   if (idle !== null && !isFailure(idle)) {
     lines.push(
       `Idle: ${num(idle.users)} users, ${num(idle.opened)} sockets opened at ${num(idle.connectsPerSecond)}/s; ` +
@@ -157,7 +219,13 @@ const notes = (results: BenchResults): Array<string> => {
 }
 
 export const renderMarkdown = (results: BenchResults): string => {
-  const rows = [...idleRows(results.idle), ...fanoutRows(results.fanout), ...latencyRows(results.latency), ...historyRows(results.history)]
+  const rows = [...idleRows(results.idle), ...fanoutRows(results.fanout), ...latencyRows(results.latency),
+    ...stepsRows(results.steps),
+    ...hotRoomRows(results.hotroom),
+    ...shapeRows(results.shapes),
+    ...rampRows(results.ramp),
+    ...historyRows(results.history)
+  ]
   return [
     `Pylon benchmark, ${results.startedAt} (\`npm run bench\`, ${num(results.durationSeconds)} s)`,
     "",

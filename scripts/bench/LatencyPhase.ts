@@ -9,7 +9,7 @@
 import { Effect } from "effect"
 import type { WebSocket } from "ws"
 import type { BenchConfig } from "./BenchConfig.ts"
-import type { BenchStackInfo } from "./BenchStack.ts"
+import type { BenchProcess, BenchStackInfo } from "./BenchStack.ts"
 import { closeSockets, framePrefix, frameType, hasPrefix, openSocket, stringField } from "./BenchSocket.ts"
 import { LatencyHistogram } from "./LatencyHistogram.ts"
 import type { LatencySummary } from "./LatencyHistogram.ts"
@@ -18,7 +18,32 @@ import type { CpuSnapshot } from "./ProcessStats.ts"
 import type { BenchUser } from "./PylonRest.ts"
 import { createGroupRoom } from "./PylonRest.ts"
 
+/** A server the benchmark's sockets connect to (a gateway, or the bare ws floor). */
+export type BenchTarget = Pick<BenchProcess, "name" | "pid" | "baseUrl" | "wsUrl">
+
+/** One fixed-rate run: where the sockets go, how many rooms of how many sockets, which processes are measured. */
+export interface LatencyScenario {
+  readonly name: string
+  readonly rate: number
+  readonly rooms: number
+  /** Sockets per room (half on each target). */
+  readonly roomSize: number
+  /** Sockets in all; socket i belongs to user `i % users`, and goes to `targets[i % 2]`. */
+  readonly connections: number
+  readonly warmupSeconds: number
+  readonly seconds: number
+  readonly targets: readonly [BenchTarget, BenchTarget]
+  /** Creates room `r` with these distinct member users (the first is the owner); returns its id. */
+  readonly createRoom: (r: number, members: ReadonlyArray<BenchUser>) => Effect.Effect<string, unknown>
+  /** Processes whose CPU is recorded (the targets first). */
+  readonly measured: ReadonlyArray<BenchTarget>
+  readonly database: string
+}
+
 export interface LatencyResult {
+  readonly scenario: string
+  /** Server processes the sockets were spread over (one name twice: all on one). */
+  readonly targets: ReadonlyArray<string>
   readonly rate: number
   readonly warmupSeconds: number
   readonly seconds: number
@@ -51,6 +76,8 @@ export interface LatencyResult {
   readonly generatorLag: LatencySummary
   /** CPU in cores during the recorded part, per process. */
   readonly cores: Readonly<Record<string, number>>
+  /** CPU of the target processes per delivered message frame, microseconds. */
+  readonly targetCpuUsPerDelivery: number
   readonly machineBusy: number
 }
 
@@ -94,18 +121,41 @@ interface Connection {
   readonly pendingJoins: Map<string, () => void>
 }
 
-export const runLatencyPhase = Effect.fn("LatencyPhase.run")(function*(
+/** Phase (c): the cross-node scenario at `rate` (rooms of `--room-size`, users alternating between the two gateways). */
+export const crossNodeScenario = (config: BenchConfig, stack: BenchStackInfo, rate: number): LatencyScenario => {
+  const [g1, g2] = stack.gateways
+  if (g1 === undefined || g2 === undefined) throw new Error("the stack has fewer than two gateways")
+  return {
+    name: `cross-node ${rate}/s`,
+    rate,
+    rooms: config.latencyRooms,
+    roomSize: config.roomSize,
+    connections: config.latencyUsers,
+    warmupSeconds: config.latencyWarmupSeconds,
+    seconds: config.latencySeconds,
+    targets: [g1, g2],
+    createRoom: (r, [owner, ...rest]) =>
+      owner === undefined ? Effect.die(new Error("empty room")) : createGroupRoom(g1.baseUrl, owner, `bench-latency-${r}`, rest),
+    measured: [...stack.gateways, ...stack.services],
+    database: stack.database
+  }
+}
+
+export const runLatencyPhase = (config: BenchConfig, stack: BenchStackInfo, users: ReadonlyArray<BenchUser>) =>
+  runLatencyScenario(config, crossNodeScenario(config, stack, config.latencyRate), users)
+
+export const runLatencyScenario = Effect.fn("LatencyPhase.run")(function*(
   config: BenchConfig,
-  stack: BenchStackInfo,
+  s: LatencyScenario,
   users: ReadonlyArray<BenchUser>
 ) {
-  const gateways = stack.gateways
-  if (gateways.length < 2 || users.length < config.latencyUsers) {
-    return yield* Effect.die(new Error("latency phase needs two gateways and enough users"))
+  const gateways = s.targets
+  if (users.length === 0 || s.connections % 2 !== 0 || s.connections < s.roomSize) {
+    return yield* Effect.die(new Error(`${s.name}: needs users, an even number of sockets and at least a room's worth`))
   }
-  const userCount = config.latencyUsers
-  const connections: Array<Connection> = users.slice(0, userCount).map((user, i) => ({
-    user,
+  const userCount = s.connections
+  const connections: Array<Connection> = Array.from({ length: userCount }, (_, i) => ({
+    user: users[i % users.length] ?? users[0]!,
     gateway: i % 2,
     ws: undefined,
     pendingJoins: new Map()
@@ -115,18 +165,14 @@ export const runLatencyPhase = Effect.fn("LatencyPhase.run")(function*(
     if (connection === undefined) throw new Error(`no connection ${i}`)
     return connection
   }
-  const members = roomMembers(userCount, config.latencyRooms, config.roomSize)
-  const roomIds = yield* Effect.forEach(members, (indexes, r) => {
-    const [owner, ...rest] = indexes.map((i) => connectionAt(i).user)
-    return owner === undefined
-      ? Effect.die(new Error("empty room"))
-      : createGroupRoom(gateways[0]?.baseUrl ?? "", owner, `bench-latency-${r}`, rest)
-  }, { concurrency: 4 })
+  const members = roomMembers(userCount, s.rooms, s.roomSize)
+  const roomIds = yield* Effect.forEach(members, (indexes, r) =>
+    s.createRoom(r, [...new Set(indexes.map((i) => connectionAt(i).user))]), { concurrency: 4 })
 
   // The schedule, fixed in advance.
-  const total = (config.latencyWarmupSeconds + config.latencySeconds) * config.latencyRate
-  const warmupSends = config.latencyWarmupSeconds * config.latencyRate
-  const intervalMs = 1000 / config.latencyRate
+  const total = (s.warmupSeconds + s.seconds) * s.rate
+  const warmupSends = s.warmupSeconds * s.rate
+  const intervalMs = 1000 / s.rate
   /** Send i is due `i / rate` seconds after the start. */
   const scheduledAt = (i: number) => i * intervalMs
   const roomOf = new Int32Array(total)
@@ -169,7 +215,7 @@ export const runLatencyPhase = Effect.fn("LatencyPhase.run")(function*(
       if (i < 0) return
       const count = (deliveries[i] ?? 0) + 1
       deliveries[i] = count
-      if (count > config.roomSize) duplicateDeliveries++
+      if (count > s.roomSize) duplicateDeliveries++
       if (i < warmupSends) return
       const latency = now - (t0 + scheduledAt(i))
       deliver.record(latency)
@@ -200,9 +246,9 @@ export const runLatencyPhase = Effect.fn("LatencyPhase.run")(function*(
 
   const sockets: Array<WebSocket> = []
   yield* Effect.addFinalizer(() => closeSockets(sockets))
-  yield* Effect.logInfo(`latency: ${userCount} users over 2 gateways, ${members.length} rooms of ${config.roomSize}`)
+  yield* Effect.logInfo(`${s.name}: ${userCount} sockets over ${[...new Set(gateways.map((g) => g.name))].join(" + ")}, ${members.length} rooms of ${s.roomSize}`)
   yield* Effect.forEach(connections, (connection) =>
-    openSocket(gateways[connection.gateway]?.wsUrl ?? "", connection.user.token, {
+    openSocket(gateways[connection.gateway === 0 ? 0 : 1].wsUrl, connection.user.token, {
       onFrame: onFrame(connection),
       onClose: () => unexpectedCloses++
     }).pipe(Effect.map((ws) => {
@@ -222,9 +268,8 @@ export const runLatencyPhase = Effect.fn("LatencyPhase.run")(function*(
   const frames = Array.from({ length: total }, (_, i) =>
     `{"type":"message","room_id":"${roomIds[roomOf[i] ?? 0] ?? ""}","content":"${content}","client_msg_id":"l${i}"}`)
 
-  yield* Effect.logInfo(`latency: ${config.latencyRate} sends/s for ${config.latencyWarmupSeconds} s warm-up + ${config.latencySeconds} s recorded`)
-  const processes = [...gateways, ...stack.services]
-  const sampleAll = () => snapshotCpu(processes, stack.database)
+  yield* Effect.logInfo(`${s.name}: ${s.rate} sends/s for ${s.warmupSeconds} s warm-up + ${s.seconds} s recorded`)
+  const sampleAll = () => snapshotCpu(s.measured, s.database)
 
   // The sender loop: every tick writes every send whose scheduled time has come.
   yield* Effect.callback<void>((resume) => {
@@ -253,7 +298,7 @@ export const runLatencyPhase = Effect.fn("LatencyPhase.run")(function*(
 
   // Drain: wait for the acks and deliveries still in flight (missing ones are reported, not hidden).
   const complete = () => {
-    for (let i = 0; i < total; i++) if (acked[i] === 0 || (deliveries[i] ?? 0) < config.roomSize) return false
+    for (let i = 0; i < total; i++) if (acked[i] === 0 || (deliveries[i] ?? 0) < s.roomSize) return false
     return true
   }
   const drainDeadline = performance.now() + 10_000
@@ -264,8 +309,8 @@ export const runLatencyPhase = Effect.fn("LatencyPhase.run")(function*(
   let deliveredRecorded = 0
   for (let i = warmupSends; i < total; i++) {
     if (acked[i] === 0) acksMissing++
-    deliveriesMissing += Math.max(0, config.roomSize - (deliveries[i] ?? 0))
-    deliveredRecorded += Math.min(config.roomSize, deliveries[i] ?? 0)
+    deliveriesMissing += Math.max(0, s.roomSize - (deliveries[i] ?? 0))
+    deliveredRecorded += Math.min(s.roomSize, deliveries[i] ?? 0)
   }
   const start = recordStart ?? sampleAll()
   const end = recordEnd ?? sampleAll()
@@ -273,19 +318,24 @@ export const runLatencyPhase = Effect.fn("LatencyPhase.run")(function*(
   const recordedSends = total - warmupSends
   const ackedPerSecond = acksInWindow / seconds
   const ackSummary = ack.summary()
+  const cores = coresBetween(start, end)
+  const targetNames = [...new Set(gateways.map((g) => g.name))]
+  const targetCores = targetNames.reduce((sum, name) => sum + (cores[name] ?? 0), 0)
   const result: LatencyResult = {
-    rate: config.latencyRate,
-    warmupSeconds: config.latencyWarmupSeconds,
-    seconds: config.latencySeconds,
+    scenario: s.name,
+    targets: gateways.map((g) => g.name),
+    rate: s.rate,
+    warmupSeconds: s.warmupSeconds,
+    seconds: s.seconds,
     rooms: members.length,
-    roomSize: config.roomSize,
+    roomSize: s.roomSize,
     users: userCount,
     contentBytes: config.contentBytes,
     recordedSends,
     totalSends: total,
     achievedRate: recordedSends / seconds,
     ackedPerSecond,
-    saturated: ackedPerSecond < 0.95 * config.latencyRate || acksMissing > 0 || ackSummary.p50Ms > 1_000,
+    saturated: ackedPerSecond < 0.95 * s.rate || acksMissing > 0 || ackSummary.p50Ms > 1_000,
     deliveriesPerSecond: deliveredRecorded / seconds,
     acksMissing,
     deliveriesMissing,
@@ -297,7 +347,8 @@ export const runLatencyPhase = Effect.fn("LatencyPhase.run")(function*(
     deliver: deliver.summary(),
     deliverRemote: deliverRemote.summary(),
     generatorLag: lag.summary(),
-    cores: coresBetween(start, end),
+    cores,
+    targetCpuUsPerDelivery: deliveredRecorded > 0 ? (targetCores * seconds * 1e6) / deliveredRecorded : Number.NaN,
     machineBusy: systemBusyShare(start.system, end.system)
   }
   return result

@@ -36,6 +36,15 @@ export const sampleProcess = (pid: number): ProcessSample => {
   return { rssKiB: Number(rss), cpuSeconds: ticks / CLOCK_TICKS, atMs: performance.now() }
 }
 
+/** The CPUs a process may run on (`Cpus_allowed_list` of `/proc/<pid>/status`, e.g. "0-1"): where it ran. */
+export const allowedCpus = (pid: number | "self"): string => {
+  try {
+    return /^Cpus_allowed_list:\s+(\S+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? "?"
+  } catch {
+    return "?"
+  }
+}
+
 /** CPU cores used on average between two samples (1.0 = one core fully busy). */
 export const coresBusy = (before: ProcessSample, after: ProcessSample): number => {
   const wallSeconds = (after.atMs - before.atMs) / 1000

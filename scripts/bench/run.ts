@@ -22,8 +22,9 @@ import { runFanoutPhase } from "./FanoutPhase.ts"
 import { runHistoryPhase } from "./HistoryPhase.ts"
 import { runIdlePhase } from "./IdlePhase.ts"
 import { runLatencyPhase } from "./LatencyPhase.ts"
-import { machineInfo, sampleSystemCpu, systemBusyShare } from "./ProcessStats.ts"
+import { allowedCpus, machineInfo, sampleSystemCpu, systemBusyShare } from "./ProcessStats.ts"
 import { registerUsers } from "./PylonRest.ts"
+import { runHotRoom, runRamps, runShapes, runSteps } from "./Scenarios.ts"
 
 /** Runs one phase in its own scope (its sockets close at its end) within `budgetSeconds`; a failure is recorded, not fatal. */
 const runPhase = <A, E>(
@@ -68,7 +69,10 @@ const program = Effect.gen(function*() {
     wanted.includes("idle") ? config.idleUsers : 0,
     wanted.includes("fanout") ? config.fanoutUsers : 0,
     wanted.includes("latency") ? config.latencyUsers : 0,
-    wanted.includes("history") ? 10 : 0
+    wanted.includes("history") ? 10 : 0,
+    wanted.includes("steps") || wanted.includes("shapes") ? config.latencyUsers : 0,
+    wanted.includes("hotroom") ? config.roomSize : 0,
+    wanted.includes("ramp") ? config.idleUsers : 0
   )
   const users = yield* registerUsers(gateway.baseUrl, stack.clientAddress, `b${runId}`, userCount)
   yield* Effect.logInfo(`registered ${users.length} users`)
@@ -92,6 +96,20 @@ const program = Effect.gen(function*() {
     runLatencyPhase(config, stack, users.slice(0, config.latencyUsers))
   )
 
+  const steps = yield* runPhase(
+    "steps",
+    wanted,
+    config.stepRates.length * (120 + config.stepSeconds),
+    runSteps(config, stack, users.slice(0, config.latencyUsers))
+  )
+  const hotroom = yield* runPhase("hotroom", wanted, 150 + config.hotSeconds, runHotRoom(config, stack, users.slice(0, config.roomSize)))
+  const shapes = yield* runPhase("shapes", wanted, 4 * (180 + config.shapeSeconds), runShapes(config, stack, users.slice(0, config.latencyUsers)))
+  const ramp = yield* runPhase(
+    "ramp",
+    wanted,
+    2 * (120 + Math.ceil(config.rampConnections / config.rampRate) + config.rampHoldSeconds),
+    runRamps(config, stack, users.slice(0, config.idleUsers))
+  )
   const history = yield* runPhase(
     "history",
     wanted,
@@ -110,7 +128,15 @@ const program = Effect.gen(function*() {
     idle,
     fanout,
     latency,
-    history
+    steps,
+    hotroom,
+    shapes,
+    ramp,
+    history,
+    placement: Object.fromEntries([
+      ...[...stack.gateways, ...stack.services].map((p) => [p.name, allowedCpus(p.pid)] as const),
+      ["load-generator", allowedCpus("self")]
+    ])
   }
   const written = yield* writeResults(results, config.outDir)
   yield* Console.log(`\n${renderMarkdown(results)}`)
