@@ -15,16 +15,18 @@ const readmePath = NodePath.join(root, "README.md")
 const BEGIN = "<!-- bench:begin -->"
 const END = "<!-- bench:end -->"
 
-// Our own output file: its shape is BenchResults by construction (files from before a phase
-// existed lack its key, which reads as "not run").
+/** Keys that files written before their phase existed lack ("not run"). */
+type Later = "history" | "steps" | "hotroom" | "shapes" | "ramp" | "placement"
+// Our own output file: its shape is BenchResults by construction, less the later keys.
+const stored = JSON.parse(readFileSync(source, "utf8")) as Omit<BenchResults, Later> & Partial<Pick<BenchResults, Later>>
 const results: BenchResults = {
-  history: null,
-  steps: null,
-  hotroom: null,
-  shapes: null,
-  ramp: null,
-  placement: {},
-  ...(JSON.parse(readFileSync(source, "utf8")) as BenchResults)
+  ...stored,
+  history: stored.history ?? null,
+  steps: stored.steps ?? null,
+  hotroom: stored.hotroom ?? null,
+  shapes: stored.shapes ?? null,
+  ramp: stored.ramp ?? null,
+  placement: stored.placement ?? {}
 }
 const readme = readFileSync(readmePath, "utf8")
 const start = readme.indexOf(BEGIN)
