@@ -3,21 +3,16 @@
  * ≤ 1 MiB, exactly one JSON value), query strings and path ids. Every failure is an `HttpFailure`
  * (400 naming the field, 413, or 415), never a defect, so bad input can't produce a 500.
  */
-import { ByteSize, Effect, Schema, SchemaIssue } from "effect"
+import { ByteSize, Effect, Schema } from "effect"
 import { HttpIncomingMessage, HttpRouter, HttpServerRequest } from "effect/http"
+import { schemaErrorMessage } from "@pylon/contracts/SchemaErrorMessage"
 import { HttpFailure } from "./HttpEnvelope.ts"
 
 export const MAX_BODY_BYTES = 1024 * 1024
 
-const standardFormatter = SchemaIssue.makeFormatterStandardSchemaV1()
-
-/** "username: Expected a string…" — the first issue, prefixed with its path. */
-export const describeSchemaError = (error: Schema.SchemaError): string => {
-  const issue = standardFormatter(error.issue).issues[0]
-  if (issue === undefined) return "invalid input"
-  const path = (issue.path ?? []).map(String).join(".")
-  return path.length > 0 ? `${path}: ${issue.message}` : issue.message
-}
+/** The 400 for a value that fails its schema, worded like every other transport's (WsFrames, Connect). */
+const schemaFailure = (subject: string) => (error: Schema.SchemaError): HttpFailure =>
+  HttpFailure.badRequest(schemaErrorMessage(error, subject))
 
 const tooLarge = HttpFailure.of("payload_too_large", `request body exceeds ${MAX_BODY_BYTES} bytes`)
 
@@ -72,9 +67,7 @@ export const decodeJsonBody = <S extends Schema.Top>(schema: S) => {
     const value = text.trim().length === 0
       ? yield* HttpFailure.badRequest("request body is required")
       : yield* parseJson(text)
-    return yield* decode(value).pipe(
-      Effect.mapError((error) => HttpFailure.badRequest(describeSchemaError(error)))
-    )
+    return yield* decode(value).pipe(Effect.mapError(schemaFailure("body")))
   })
 }
 
@@ -88,9 +81,7 @@ export const decodeQuery = <S extends Schema.Top>(schema: S) => {
       const first = Array.isArray(value) ? value[0] : value
       if (first !== undefined) flat[key] = first
     }
-    return yield* decode(flat).pipe(
-      Effect.mapError((error) => HttpFailure.badRequest(describeSchemaError(error)))
-    )
+    return yield* decode(flat).pipe(Effect.mapError(schemaFailure("query")))
   })
 }
 
@@ -99,8 +90,6 @@ export const decodePathParam = <S extends Schema.Top>(name: string, schema: S) =
   const decode = Schema.decodeUnknownEffect(schema)
   return Effect.gen(function*() {
     const params = yield* HttpRouter.params
-    return yield* decode(params[name]).pipe(
-      Effect.mapError((error) => HttpFailure.badRequest(`${name}: ${describeSchemaError(error)}`))
-    )
+    return yield* decode(params[name]).pipe(Effect.mapError(schemaFailure(name)))
   })
 }
