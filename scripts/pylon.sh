@@ -31,7 +31,8 @@ run_chaos() (
   bash scripts/infra.sh down 8>&- || true   # leftovers of an interrupted run; a fresh Kafka log dir below
   trap 'bash scripts/infra.sh down 8>&- || true' EXIT
   bash scripts/infra.sh up 8>&-
-  node scripts/chaos/run.ts "$@" 8>&-
+  # PYLON_CHAOS_TIMEOUT (seconds, 0 = none): a hard cap; SIGTERM lets the run stop its processes first
+  timeout --kill-after=30 "${PYLON_CHAOS_TIMEOUT:-0}" node scripts/chaos/run.ts "$@" 8>&-
 )
 
 case "$cmd" in
@@ -93,6 +94,8 @@ case "$cmd" in
     source .pylon/infra/env.sh
     step "unit and integration tests (vitest)"
     vitest run "$@"
+    step "chaos: bounded fault-injection run on private infrastructure (gateway kill -9, Redis and Kafka restarts; scripts/chaos/README.md)"
+    PYLON_CHAOS_TIMEOUT=420 run_chaos --duration 20s --faults gateway-kill,redis-restart,kafka-restart --gap 2-4 --users 8
     ;;
   *)
     echo "usage: scripts/pylon.sh start|test|migrate|dev-stack|bench|chaos|fuzz" >&2; exit 2 ;;

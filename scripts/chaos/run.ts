@@ -62,14 +62,14 @@ const converged = (devices: ReadonlyArray<Device>, timeoutMs: number) =>
 const settle = (devices: ReadonlyArray<Device>, rooms: ReadonlyArray<WorkloadRoom>, log: ChaosLog) =>
   Effect.gen(function*() {
     const allSettled = () => devices.every((d) => d.settled())
-    if (!(yield* waitUntil(allSettled, 180_000))) {
+    if (!(yield* waitUntil(allSettled, 90_000))) {
       yield* Effect.logWarning(`devices not settled: ${devices.filter((d) => !d.settled()).map((d) => d.name).join(", ")}`)
     }
     let withoutSentinel = yield* converged(devices, 20_000)
     if (!withoutSentinel) {
       for (const room of rooms) devices.find((d) => d.rooms.includes(room.id) && d.settled())?.queueSend(room.id)
-      yield* waitUntil(allSettled, 120_000)
-      yield* converged(devices, 60_000)
+      yield* waitUntil(allSettled, 60_000)
+      yield* converged(devices, 30_000)
       withoutSentinel = false
     }
     for (const device of devices) {
