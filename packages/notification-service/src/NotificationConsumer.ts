@@ -32,10 +32,13 @@
  * `pylon_kafka_dlq_messages_total`, `pylon_kafka_consumer_restarts_total`, and the gauge
  * `pylon_kafka_consumer_lag` (records behind, summed over partitions, every `lagInterval`).
  */
-import { Cause, Clock, Duration, Effect, Exit, Layer, Metric, Option, Predicate, Random } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Layer, Metric, Option } from "effect"
 import { Headers, HttpTraceContext } from "effect/http"
 import { decodeMessageCreatedEvent, EVENT_TYPE_HEADER } from "@pylon/contracts/Events"
 import type { MessageCreatedEvent } from "@pylon/contracts/Events"
+import { makeBackoff } from "@pylon/platform/Backoff"
+import type { Backoff } from "@pylon/platform/Backoff"
+import { describeCause } from "@pylon/platform/CauseText"
 import { EventPublisher } from "@pylon/platform/EventPublisher"
 import { EventConsumer } from "./EventConsumer.ts"
 import type { ConsumedEvent } from "./EventConsumer.ts"
@@ -65,38 +68,6 @@ const lagGauge = Metric.gauge("pylon_kafka_consumer_lag", {
 
 /** Longest `dlq_reason` header. */
 const MAX_REASON_LENGTH = 2_000
-
-/**
- * "SqlError: … ← ConstraintError ← error: new row … violates check constraint …": the error and
- * what it wraps (`reason`, `cause`), so a dead letter says why without a stack trace.
- */
-const describeError = (error: unknown): string => {
-  const parts: Array<string> = []
-  let current: unknown = error
-  for (let depth = 0; depth < 6 && current !== undefined && current !== null; depth++) {
-    if (current instanceof Error) {
-      const text = current.message.length > 0 ? `${current.name}: ${current.message}` : current.name
-      if (!parts.includes(text)) parts.push(text)
-    } else if (Predicate.isString(current)) {
-      parts.push(current)
-    }
-    current = Predicate.hasProperty(current, "reason") && Predicate.isObject(current.reason)
-      ? current.reason
-      : Predicate.hasProperty(current, "cause")
-      ? current.cause
-      : undefined
-  }
-  return parts.length > 0 ? parts.join(" ← ") : String(error)
-}
-
-const describeCause = (cause: Cause.Cause<unknown>): string => describeError(Cause.squash(cause))
-
-/** `base · 2^(n-1)`, capped, with ±20 % jitter so restarted consumers do not move in step. */
-const backoff = (initial: Duration.Duration, max: Duration.Duration, attempt: number) =>
-  Effect.map(Random.next, (jitter) => {
-    const base = Duration.toMillis(initial) * 2 ** Math.min(attempt - 1, 30)
-    return Duration.millis(Math.round(Math.min(base, Duration.toMillis(max)) * (0.8 + 0.4 * jitter)))
-  })
 
 /** Starts the supervised consumer (and its lag sampler) in the current scope. */
 export const startNotificationConsumer = Effect.fnUntraced(function*(settings: NotificationSettings) {
@@ -149,6 +120,8 @@ export const startNotificationConsumer = Effect.fnUntraced(function*(settings: N
    * they fail the batch, not the event.
    */
   const notifyWithRetries = Effect.fnUntraced(function*(record: ConsumedEvent, event: MessageCreatedEvent) {
+    // Made on the first failure only: most events are stored at the first attempt.
+    let retryBackoff: Backoff | undefined
     for (let attempt = 1;; attempt++) {
       const exit = yield* Effect.exit(notifications.notifyMessage(event))
       if (Exit.isSuccess(exit)) return
@@ -157,7 +130,8 @@ export const startNotificationConsumer = Effect.fnUntraced(function*(settings: N
       }
       const reason = describeCause(exit.cause)
       if (attempt >= settings.maxAttempts) return yield* deadLetter(record, reason, attempt)
-      const delay = yield* backoff(settings.retryInitial, settings.retryMax, attempt)
+      retryBackoff ??= yield* makeBackoff({ initial: settings.retryInitial, max: settings.retryMax })
+      const delay = yield* retryBackoff.next
       yield* Metric.update(retries, 1)
       yield* Effect.logWarning("notification consumer: processing failed, retrying").pipe(
         Effect.annotateLogs({ ...recordLog(record), attempt, retry_in_ms: Duration.toMillis(delay), error: reason })
@@ -203,6 +177,7 @@ export const startNotificationConsumer = Effect.fnUntraced(function*(settings: N
 
   /** One session after another; returns only by interruption. */
   const supervise = Effect.gen(function*() {
+    const restartBackoff = yield* makeBackoff({ initial: settings.restartInitial, max: settings.restartMax })
     let failures = 0
     while (true) {
       let progressed = false
@@ -219,8 +194,13 @@ export const startNotificationConsumer = Effect.fnUntraced(function*(settings: N
           )
       }))
       if (Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.interrupt
-      failures = progressed ? 1 : failures + 1
-      const delay = yield* backoff(settings.restartInitial, settings.restartMax, failures)
+      // A session that got work done before it failed starts the backoff over.
+      if (progressed) {
+        failures = 0
+        yield* restartBackoff.reset
+      }
+      failures++
+      const delay = yield* restartBackoff.next
       yield* Metric.update(restarts, 1)
       yield* Effect.logWarning("notification consumer: session ended, restarting").pipe(
         Effect.annotateLogs({ attempt: failures, retry_in_ms: Duration.toMillis(delay), error: describeCause(exit.cause) })

@@ -15,6 +15,7 @@
 import { createHash } from "node:crypto"
 import { Clock, Duration, Effect, Layer, Metric, Predicate, Schema } from "effect"
 import { RedisClient, RedisError } from "./Redis.ts"
+import { describeError } from "./CauseText.ts"
 import { decide, normalizeLimit, RateLimiter, RateLimiterUnavailable, windowMillis } from "./RateLimiter.ts"
 
 export interface RedisRateLimiterOptions {
@@ -52,13 +53,6 @@ const isNoScript = (error: RedisError): boolean =>
   Predicate.hasProperty(error.cause, "message") && Predicate.isString(error.cause.message) &&
   error.cause.message.startsWith("NOSCRIPT")
 
-const describeCause = (cause: unknown): string =>
-  cause instanceof RedisError
-    ? `${cause.op}: ${describeCause(cause.cause)}`
-    : cause instanceof Error
-    ? cause.message
-    : String(cause)
-
 export const make = Effect.fnUntraced(function*(options: RedisRateLimiterOptions = {}) {
   const redis = yield* RedisClient
   const keyPrefix = options.keyPrefix ?? "pylon:rl:"
@@ -86,7 +80,7 @@ export const make = Effect.fnUntraced(function*(options: RedisRateLimiterOptions
     if (now - lastWarnAt >= WARN_INTERVAL_MILLIS) {
       lastWarnAt = now
       yield* Effect.logWarning("rate limiter: Redis unavailable, allowing requests unchecked").pipe(
-        Effect.annotateLogs({ bucket, cause: describeCause(error.cause) })
+        Effect.annotateLogs({ bucket, cause: describeError(error.cause) })
       )
     }
     return decide(limit, 1, now, window)

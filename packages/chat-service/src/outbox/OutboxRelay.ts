@@ -26,12 +26,14 @@
  * Embedded mode (PGlite, one connection): the transaction holds the only connection while it
  * publishes, which is harmless there because the in-memory bus publishes synchronously.
  */
-import { Cause, Config, Context, Duration, Effect, Exit, Layer, Metric, Option, Queue, Random, Schema } from "effect"
+import { Cause, Config, Context, Duration, Effect, Exit, Layer, Metric, Option, Queue, Schema } from "effect"
 import type { Tracer } from "effect"
 import { Headers, HttpTraceContext } from "effect/http"
 import { SqlClient } from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
 import { EVENT_TYPE_HEADER } from "@pylon/contracts/Events"
+import { makeBackoff } from "@pylon/platform/Backoff"
+import { describeCause } from "@pylon/platform/CauseText"
 import { EventPublisher, EventPublishError } from "@pylon/platform/EventPublisher"
 import type { EventRecord } from "@pylon/platform/EventPublisher"
 import { defaultOutboxRelaySettings, OutboxRelayConfig } from "./OutboxRelayConfig.ts"
@@ -87,13 +89,6 @@ type BatchOutcome =
 
 const idle: BatchOutcome = { _tag: "Idle" }
 const busy: BatchOutcome = { _tag: "Busy" }
-
-const describeCause = (cause: Cause.Cause<unknown>): string => {
-  const error = Cause.squash(cause)
-  if (error instanceof EventPublishError) return error.message
-  if (error instanceof Error) return `${error.name}: ${error.message}`
-  return Cause.pretty(cause)
-}
 
 export interface OutboxRelayService {
   /** Asks the relay to look at the outbox now rather than at its next poll; never waits. */
@@ -213,13 +208,8 @@ export const make = Effect.fnUntraced(function*(settings: OutboxRelaySettings) {
 
   const waitForWork = Effect.raceFirst(Queue.take(wakeups), Effect.sleep(settings.pollInterval))
 
-  const backoff = (failures: number) =>
-    Effect.map(Random.next, (jitter) => {
-      const base = Duration.toMillis(settings.retryInitial) * 2 ** Math.min(failures - 1, 30)
-      return Duration.millis(Math.round(Math.min(base, Duration.toMillis(settings.retryMax)) * (0.8 + 0.4 * jitter)))
-    })
-
   const loop = Effect.gen(function*() {
+    const backoff = yield* makeBackoff({ initial: settings.retryInitial, max: settings.retryMax })
     let failures = 0
     while (true) {
       const outcome = yield* step
@@ -231,6 +221,7 @@ export const make = Effect.fnUntraced(function*(settings: OutboxRelaySettings) {
               Effect.annotateLogs({ failed_attempts: failures })
             )
             failures = 0
+            yield* backoff.reset
           }
           break
         }
@@ -243,7 +234,7 @@ export const make = Effect.fnUntraced(function*(settings: OutboxRelaySettings) {
         case "Failed": {
           failures++
           yield* Metric.update(publishFailuresTotal, 1)
-          const delay = yield* backoff(failures)
+          const delay = yield* backoff.next
           yield* Effect.logWarning("outbox relay: batch failed, will retry").pipe(
             Effect.annotateLogs({
               attempt: failures,
