@@ -18,8 +18,10 @@
  * rows again, forever. A batch whose publish succeeded but whose commit failed is published again
  * later: consumers are idempotent by `event_id`.
  *
- * Idle, it waits for `wake` (called by the send path after its commit) or `pollInterval`,
- * probing with one untraced indexed query, so an idle relay produces no spans. A batch runs
+ * Idle, it waits `pollInterval`, probing with one untraced indexed query, so an idle relay
+ * produces no spans. `wake` cuts that wait short; nothing in production calls it today (sends only
+ * insert rows and the next poll finds them; the tests use it), so event latency is up to
+ * `pollInterval` after an idle spell. A batch runs
  * uninterruptibly: closing the layer's scope lets the in-flight batch finish (bounded by
  * `publishTimeout`) and stops the fiber at its next wait.
  *
@@ -91,7 +93,10 @@ const idle: BatchOutcome = { _tag: "Idle" }
 const busy: BatchOutcome = { _tag: "Busy" }
 
 export interface OutboxRelayService {
-  /** Asks the relay to look at the outbox now rather than at its next poll; never waits. */
+  /**
+   * Asks the relay to look at the outbox now rather than at its next poll; never waits. Not called
+   * by the send path (see the module comment); a caller that wants lower event latency may.
+   */
   readonly wake: Effect.Effect<void>
 }
 

@@ -1,6 +1,6 @@
 /**
  * Settings of the outbox relay, read once from the environment (defaults in brackets):
- * - `OUTBOX_POLL_INTERVAL_MS` [200]: how often an idle relay looks for new rows without a wake-up
+ * - `OUTBOX_POLL_INTERVAL_MS` [200]: how often an idle relay looks for new rows (nothing wakes it earlier in production)
  * - `OUTBOX_BATCH_SIZE` [100]: rows claimed, published and marked per transaction
  * - `OUTBOX_RETRY_INITIAL_MS` [200]: first delay after a failed batch; doubles per failure
  * - `OUTBOX_RETRY_MAX_MS` [10000]: cap of that delay (the relay retries forever)
