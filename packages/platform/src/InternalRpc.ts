@@ -24,26 +24,19 @@ import type { Rpc, RpcClientError, RpcGroup } from "effect/rpc"
 import { Unauthorized } from "@pylon/contracts/Errors"
 import { INTERNAL_AUTH_HEADER, InternalAuth } from "@pylon/contracts/InternalAuth"
 import { respondError } from "./HttpEnvelope.ts"
+import { configuredSecret, DEVELOPMENT_INTERNAL_SECRET } from "./SecretPolicy.ts"
 import { ServerConfig } from "./ServerConfig.ts"
 
-export const DEVELOPMENT_INTERNAL_SECRET = "pylon-development-internal-secret"
-const MIN_PRODUCTION_SECRET_LENGTH = 32
+export { DEVELOPMENT_INTERNAL_SECRET }
 
-/** `INTERNAL_RPC_SECRET`; a development default exists, but production refuses to start without one. */
+/** `INTERNAL_RPC_SECRET` under the production-secret policy (SecretPolicy.ts). */
 export const InternalSecret = Effect.gen(function*() {
-  const configured = yield* Config.option(Config.Redacted("INTERNAL_RPC_SECRET"))
   const server = yield* Effect.serviceOption(ServerConfig)
-  const production = Option.isSome(server) && server.value.env === "production"
-  const weak = Option.isNone(configured) || Redacted.value(configured.value) === DEVELOPMENT_INTERNAL_SECRET ||
-    Redacted.value(configured.value).length < MIN_PRODUCTION_SECRET_LENGTH
-  if (production && weak) {
-    return yield* Effect.die(
-      new Error(
-        `INTERNAL_RPC_SECRET must be set to a random value of at least ${MIN_PRODUCTION_SECRET_LENGTH} characters when APP_ENV=production`
-      )
-    )
-  }
-  return Option.isNone(configured) ? Redacted.make(DEVELOPMENT_INTERNAL_SECRET) : configured.value
+  return yield* configuredSecret(
+    "INTERNAL_RPC_SECRET",
+    DEVELOPMENT_INTERNAL_SECRET,
+    Option.getOrUndefined(Option.map(server, (settings) => settings.env))
+  )
 })
 
 const sameSecret = (given: string | undefined, expected: Redacted.Redacted<string>): boolean => {
