@@ -1,38 +1,45 @@
 # syntax=docker/dockerfile:1
-# One image for every Pylon process. The command picks the role:
+# One image for every Pylon process; the command picks the role:
 #   docker run pylon gateway | room | chat | presence | notification | migrate
-# Node 24 runs the TypeScript sources directly (type stripping), so there is no build step.
-# Not built on the machine that wrote it (no Docker engine there): see infra/README.md.
-FROM node:24.21.0-slim
+# Node 24 runs the TypeScript sources directly (type stripping), so nothing is compiled. Two stages:
+#   build    pnpm installs the locked production dependencies and scripts/ops/assemble-runtime.sh
+#            puts exactly what the processes read at run time into /app (every workspace package's
+#            package.json + src/, migrations/, root manifests; production dependencies only).
+#   runtime  the same Node base without npm/corepack/pnpm, /app owned by root, running as uid 1000.
+# packages/pylon/test/RuntimeImage.test.ts runs assemble-runtime.sh the same way and starts the roles
+# from its output, because no Docker engine was available where this file was written (never built).
+#
+# Base image: pinned by exact tag only. Its digest could not be looked up offline; when you can reach
+# the registry, pin it: docker buildx imagetools inspect node:24.21.0-bookworm-slim
+# and build with --build-arg NODE_IMAGE=node:24.21.0-bookworm-slim@sha256:<digest>.
+ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 
-WORKDIR /app
-
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
 # pnpm pinned to the version in package.json "packageManager".
 RUN npm install --global pnpm@10.34.8 && npm cache clean --force
-
-# Manifests first so the dependency layer is reused when only sources change.
-COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
-COPY packages/contracts/package.json packages/contracts/
-COPY packages/platform/package.json packages/platform/
-COPY packages/room-service/package.json packages/room-service/
-COPY packages/chat-service/package.json packages/chat-service/
-COPY packages/presence-service/package.json packages/presence-service/
-COPY packages/notification-service/package.json packages/notification-service/
-COPY packages/api-gateway/package.json packages/api-gateway/
-COPY packages/pylon/package.json packages/pylon/
+# Downloads need only the lockfile: this layer is reused until pnpm-lock.yaml changes.
+COPY pnpm-lock.yaml pnpm-workspace.yaml ./
 RUN --mount=type=cache,id=pnpm-store,target=/root/.local/share/pnpm/store \
-    pnpm install --frozen-lockfile --prod=false
-
-# The rest of the repository (see .dockerignore), owned by root and read-only for the runtime user.
+    pnpm fetch --prod
 COPY . .
+RUN --mount=type=cache,id=pnpm-store,target=/root/.local/share/pnpm/store \
+    bash scripts/ops/assemble-runtime.sh /src /app --offline
 
+FROM ${NODE_IMAGE} AS runtime
+# No package managers or build tools at run time.
+RUN rm -rf /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack \
+      /usr/local/bin/yarn /usr/local/bin/yarnpkg /opt/yarn-*
+WORKDIR /app
+# Owned by root and read-only for the runtime user.
+COPY --from=build /app /app
 ENV NODE_ENV=production \
     APP_ENV=production \
     APP_HOST=0.0.0.0
-# The node image's unprivileged user; Kubernetes manifests also pin runAsUser 1000.
+# The node image's unprivileged `node` user; the Kubernetes manifests also pin runAsUser 1000.
 USER 1000:1000
-
-# Public ports, then the internal metrics ports (METRICS_PORT) of the same roles.
+# Public ports (gateway 8080, chat 9001, presence 9002, room 9003, notification 9004) and the internal
+# metrics ports (METRICS_PORT: gateway 9464, chat 9465, presence 9466, room 9467, notification 9468).
 EXPOSE 8080 9001 9002 9003 9004 9464 9465 9466 9467 9468
 ENTRYPOINT ["node", "packages/pylon/src/main.ts"]
 CMD ["gateway"]

@@ -3,7 +3,7 @@
  * infra/grafana or a rule file under infra/prometheus reads a metric that Pylon's code does not export
  * (and that is not one of the external exporters' names listed in MetricNames.ts). Offline, no deps.
  */
-import { readdirSync, readFileSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { join, relative } from "node:path"
 import { exportedNamesIn, isKnownMetric, metricNamesInPromQL, promQLInDashboard, rulesInYaml } from "./MetricNames.ts"
 
@@ -17,13 +17,11 @@ const filesUnder = (directory: string, accept: (name: string) => boolean): Reado
 
 const exported = new Set<string>()
 for (const pkg of readdirSync(join(root, "packages"))) {
-  let sources: ReadonlyArray<string> = []
-  try {
-    sources = filesUnder(join(root, "packages", pkg, "src"), (name) => name.endsWith(".ts"))
-  } catch {
-    continue // not a package with sources
+  const sourceDirectory = join(root, "packages", pkg, "src")
+  if (!existsSync(sourceDirectory)) continue // not a package with sources
+  for (const file of filesUnder(sourceDirectory, (name) => name.endsWith(".ts"))) {
+    for (const name of exportedNamesIn(readFileSync(file, "utf8"))) exported.add(name)
   }
-  for (const file of sources) for (const name of exportedNamesIn(readFileSync(file, "utf8"))) exported.add(name)
 }
 
 interface Use {

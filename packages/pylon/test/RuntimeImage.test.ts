@@ -1,0 +1,96 @@
+/**
+ * The runtime image's file list, without Docker: scripts/ops/assemble-runtime.sh (the script the
+ * Dockerfile's build stage runs to fill /app) assembles the same tree into a temporary directory,
+ * with a production install from the local pnpm store. From that tree, outside the repository (so
+ * nothing resolves from the working tree's node_modules), every role's module graph must load, and
+ * `pylon migrate` must apply every migration to an empty database. Build tools must be absent.
+ */
+import { execFile } from "node:child_process"
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import * as NodePath from "node:path"
+import { promisify } from "node:util"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Config, Effect, Redacted } from "effect"
+import * as Reactivity from "effect/reactivity/Reactivity"
+import { randomBytes } from "node:crypto"
+
+const run = promisify(execFile)
+const REPO = NodePath.resolve(import.meta.dirname, "../../..")
+/** Deadlines only bound a hang: a loaded 2-core CI box may be slow to install or start Node. */
+const ASSEMBLE_DEADLINE_MS = 240_000
+const PROCESS_DEADLINE_MS = 120_000
+
+let app = ""
+
+/** The environment of a process in the image: no NODE_OPTIONS/NODE_PATH leaking in from the test run. */
+const imageEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => {
+  const { NODE_OPTIONS: _options, NODE_PATH: _path, ...rest } = process.env
+  return { ...rest, NODE_ENV: "production", ...extra }
+}
+
+const runInImage = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+  run(process.execPath, [...args], { cwd: app, env: imageEnv(env), timeout: PROCESS_DEADLINE_MS })
+
+beforeAll(async () => {
+  app = await mkdtemp(NodePath.join(tmpdir(), "pylon-image-"))
+  await run("bash", [NodePath.join(REPO, "scripts/ops/assemble-runtime.sh"), REPO, app, "--offline"], {
+    timeout: ASSEMBLE_DEADLINE_MS,
+    maxBuffer: 16 * 1024 * 1024
+  })
+}, ASSEMBLE_DEADLINE_MS + 10_000)
+
+afterAll(async () => {
+  if (app !== "") await rm(app, { recursive: true, force: true })
+})
+
+describe("runtime image (scripts/ops/assemble-runtime.sh)", () => {
+  it("holds every workspace package and production dependencies only", async () => {
+    const workspace = (await readdir(NodePath.join(REPO, "packages"), { withFileTypes: true }))
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name)
+    const assembled = await readdir(NodePath.join(app, "packages"))
+    for (const name of workspace) {
+      const manifest = await readFile(NodePath.join(REPO, "packages", name, "package.json"), "utf8").catch(() => "")
+      if (manifest !== "") expect(assembled).toContain(name)
+    }
+    const installed = await readdir(NodePath.join(app, "node_modules", ".pnpm"))
+    for (const tool of ["typescript@", "vitest@", "eslint@", "@bufbuild+buf@", "@effect+language-service@", "fast-check@", "autocannon@"]) {
+      expect(installed.filter((entry) => entry.startsWith(tool))).toEqual([])
+    }
+  })
+
+  it("loads every role's module graph from the assembled tree", async () => {
+    // main.ts's imports, verbatim, in a module beside it: the whole graph of every role (gateway,
+    // room, chat, presence, notification, migrate, dev, stack) without running the CLI.
+    const main = await readFile(NodePath.join(app, "packages/pylon/src/main.ts"), "utf8")
+    const imports = main.split("\n").filter((line) => /^import .* from "[^"]+"$/.test(line))
+    expect(imports.length).toBeGreaterThan(3)
+    const check = NodePath.join(app, "packages/pylon/src/roles-import-check.ts")
+    await writeFile(check, `${imports.join("\n")}\nconsole.log("imports resolved")\n`)
+    const { stdout } = await runInImage([check])
+    expect(stdout).toContain("imports resolved")
+  }, PROCESS_DEADLINE_MS + 10_000)
+
+  it.live("runs `pylon migrate` from the assembled tree against an empty database", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const adminUrl = yield* Config.Redacted("DATABASE_URL")
+      const admin = yield* PgClient.make({ url: adminUrl, maxConnections: 1, applicationName: "pylon-test-admin" }).pipe(
+        Effect.provide(Reactivity.layer)
+      )
+      const name = `t_image_${randomBytes(6).toString("hex")}`
+      yield* Effect.acquireRelease(
+        admin.unsafe(`CREATE DATABASE "${name}"`).unprepared,
+        () => admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).unprepared.pipe(Effect.orDie)
+      )
+      const url = new URL(Redacted.value(adminUrl))
+      url.pathname = `/${name}`
+      const migrations = (yield* Effect.promise(() => readdir(NodePath.join(REPO, "migrations"))))
+        .filter((file) => file.endsWith(".sql"))
+      const { stdout, stderr } = yield* Effect.promise(() =>
+        runInImage(["packages/pylon/src/main.ts", "migrate"], { DATABASE_URL: url.toString(), APP_ENV: "production" })
+      )
+      expect(`${stdout}${stderr}`).toContain(`migrations applied: ${migrations.length}`)
+    })), PROCESS_DEADLINE_MS + 10_000)
+})
