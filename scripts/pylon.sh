@@ -81,6 +81,8 @@ case "$cmd" in
     effect-language-service diagnostics --project tsconfig.json --severity error,warning --strict
     step "protobuf (buf lint, build, breaking against the original wire shape; generated code fresh)"
     bash scripts/proto.sh check
+    step "deployment files (kustomize build, kubeconform strict, promtool, metric names; tools pinned + cached by scripts/ops/tools.sh)"
+    bash scripts/ops/validate-infra.sh
     step "infrastructure (real PostgreSQL, Redis, Kafka)"
     started="$(bash scripts/infra.sh ensure)"
     cleanup() {
