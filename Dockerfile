@@ -18,12 +18,15 @@ FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 # pnpm pinned to the version in package.json "packageManager".
 RUN npm install --global pnpm@10.34.8 && npm cache clean --force
+# An explicit store: pnpm would otherwise open a second, empty store when the default one (here a
+# cache mount) is on another filesystem than the project, and the offline install below would fail.
+ENV PNPM_STORE_DIR=/pnpm/store
 # Downloads need only the lockfile: this layer is reused until pnpm-lock.yaml changes.
 COPY pnpm-lock.yaml pnpm-workspace.yaml ./
-RUN --mount=type=cache,id=pnpm-store,target=/root/.local/share/pnpm/store \
-    pnpm fetch --prod
+RUN --mount=type=cache,id=pnpm-store,target=/pnpm/store \
+    pnpm fetch --prod --store-dir "$PNPM_STORE_DIR"
 COPY . .
-RUN --mount=type=cache,id=pnpm-store,target=/root/.local/share/pnpm/store \
+RUN --mount=type=cache,id=pnpm-store,target=/pnpm/store \
     bash scripts/ops/assemble-runtime.sh /src /app --offline
 
 FROM ${NODE_IMAGE} AS runtime

@@ -6,7 +6,7 @@
 # The Dockerfile's build stage runs this, and packages/pylon/test/RuntimeImage.test.ts runs it into a
 # temporary directory and starts the roles from there, so the image's file list is tested without Docker.
 #   bash scripts/ops/assemble-runtime.sh <source dir> <target dir> [--offline]
-# --offline: install from the local pnpm store only (tests: no network).
+# --offline: install from the pnpm store only (tests: no network; the image: after `pnpm fetch`).
 set -euo pipefail
 [ $# -ge 2 ] || { echo "usage: assemble-runtime.sh <source dir> <target dir> [--offline]" >&2; exit 2; }
 src="$(cd "$1" && pwd)"
@@ -29,4 +29,6 @@ done
 cd "$dest"
 flags=(--frozen-lockfile --prod --ignore-scripts --config.confirmModulesPurge=false)
 if [ "$offline" = "--offline" ]; then flags+=(--offline); fi
+# PNPM_STORE_DIR: the store to install from (the Dockerfile's cache mount); default: pnpm's own.
+if [ -n "${PNPM_STORE_DIR:-}" ]; then flags+=(--store-dir "$PNPM_STORE_DIR"); fi
 CI=true pnpm install "${flags[@]}" --reporter=append-only >&2
