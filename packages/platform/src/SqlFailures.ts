@@ -9,8 +9,14 @@
  * - Anything else — including class 22 on statements built only from server-made or
  *   schema-checked ids (`sqlFailureToUnavailable`), where it can only be a bug — is a defect
  *   (500 / INTERNAL), logged server-side.
+ * - A row that does not decode with its `SqlSchema` (`rowSchemaFailureToDefect`) comes from our
+ *   own tables, so it is a bug too: a defect.
+ *
+ * Repository adapters apply these at their edge, once per statement, so their ports speak only
+ * domain errors (`Unavailable`, `BadRequest`) and services never see `SqlError`.
  */
 import { Effect } from "effect"
+import type { Schema } from "effect"
 import type { SqlError } from "effect/sql/SqlError"
 import { BadRequest, Unavailable } from "@pylon/contracts/Errors"
 
@@ -67,3 +73,14 @@ export const sqlFailureToDomainError = <A, E, R>(
       Effect.andThen(Effect.fail(new BadRequest({ message: invalidValueMessage(sqlState) })))
     )
   }) as Effect.Effect<A, Exclude<E, SqlError> | BadRequest | Unavailable, R>
+
+/** A row or request that fails its `SqlSchema` is a bug in our own SQL or schema: a defect. */
+export const rowSchemaFailureToDefect = <A, E, R>(
+  effect: Effect.Effect<A, E | Schema.SchemaError, R>
+): Effect.Effect<A, Exclude<E, Schema.SchemaError>, R> =>
+  Effect.catchIf(
+    effect,
+    (error): error is Schema.SchemaError =>
+      typeof error === "object" && error !== null && "_tag" in error && error._tag === "SchemaError",
+    (error) => Effect.die(error)
+  ) as Effect.Effect<A, Exclude<E, Schema.SchemaError>, R>

@@ -1,8 +1,8 @@
 /**
  * The rules of rooms and membership (API.md §4): who may create, see, join and leave which
- * room. Depends only on the `RoomRepository` port; SQL failures leave here as `Unavailable`
- * (unreachable database), `BadRequest` (a client value PostgreSQL refused: `create`,
- * `listChannels`) or defects (bugs), never as text.
+ * room. Depends only on the `RoomRepository` port, whose adapter already turned SQL failures
+ * into `Unavailable` (unreachable database), `BadRequest` (a client value PostgreSQL refused:
+ * room name, channel search) or defects (bugs), so no SQL type reaches this module.
  */
 import { Context, Effect, Layer, Option } from "effect"
 import type { CreateRoomResult, Membership } from "@pylon/contracts/RoomRpcs"
@@ -12,7 +12,6 @@ import { RoomId } from "@pylon/contracts/Ids"
 import type { UserId } from "@pylon/contracts/Ids"
 import type { CreateRoomRequest, Member, Room } from "@pylon/contracts/Rooms"
 import { newId } from "@pylon/platform/IdGenerator"
-import { sqlFailureToDomainError, sqlFailureToUnavailable } from "@pylon/platform/SqlFailures"
 import type { NewMember } from "./RoomRepository.ts"
 import { directKeyOf, RoomRepository } from "./RoomRepository.ts"
 
@@ -113,7 +112,7 @@ export class RoomService extends Context.Service<RoomService, {
               }))
             ))
         )
-      }, sqlFailureToDomainError)
+      })
 
       /** The room and the caller's role; unknown rooms fail with `RoomNotFound`. */
       const accessOf = (userId: UserId, roomId: RoomId) =>
@@ -128,24 +127,24 @@ export class RoomService extends Context.Service<RoomService, {
         const { role, room } = yield* accessOf(userId, roomId)
         if (role === null && room.type !== "channel") return yield* new NotRoomMember({ room_id: roomId })
         return room
-      }, sqlFailureToUnavailable)
+      })
 
       const list = Effect.fn("RoomService.list")(function*(userId: UserId) {
         return yield* repo.listForUser(userId)
-      }, sqlFailureToUnavailable)
+      })
 
       const members = Effect.fn("RoomService.members")(function*(userId: UserId, roomId: RoomId) {
         const { role } = yield* accessOf(userId, roomId)
         if (role === null) return yield* new NotRoomMember({ room_id: roomId })
         return yield* repo.listMembers(roomId)
-      }, sqlFailureToUnavailable)
+      })
 
       const join = Effect.fn("RoomService.join")(function*(userId: UserId, roomId: RoomId) {
         const { role, room } = yield* accessOf(userId, roomId)
         if (room.type !== "channel") return yield* new Forbidden({ message: "only channels can be joined" })
         if (role !== null) return
         yield* repo.addMembers(roomId, [{ user_id: userId, role: "member" }])
-      }, sqlFailureToUnavailable)
+      })
 
       const leave = Effect.fn("RoomService.leave")(function*(userId: UserId, roomId: RoomId) {
         yield* repo.transaction(Effect.gen(function*() {
@@ -159,17 +158,17 @@ export class RoomService extends Context.Service<RoomService, {
           }
           yield* repo.removeMember(roomId, userId)
         }))
-      }, sqlFailureToUnavailable)
+      })
 
       const checkMembership = Effect.fn("RoomService.checkMembership")(function*(userId: UserId, roomId: RoomId) {
         const { role, room } = yield* accessOf(userId, roomId)
         return { room_id: room.id, room_type: room.type, role, last_seq: room.last_seq } satisfies Membership
-      }, sqlFailureToUnavailable)
+      })
 
       const listChannels = Effect.fn("RoomService.listChannels")(function*(search: ChannelSearch) {
         const q = Option.filter(Option.fromNullishOr(search.q), (text) => text.length > 0)
         return yield* repo.searchChannels(q, search.limit)
-      }, sqlFailureToDomainError)
+      })
 
       return RoomService.of({ create, get, list, members, join, leave, checkMembership, listChannels })
     })
