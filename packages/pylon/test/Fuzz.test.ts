@@ -90,7 +90,7 @@ layer(Embedded, { excludeTestServices: true, timeout: "120 seconds" })("fuzz (bo
         timeoutMs: 20_000,
         batchSize: 250,
         // Bounded in time too: on a badly overloaded machine fewer cases run (the summary says how many).
-        maxSeconds: 40,
+        maxSeconds: 30,
         // Request heads over 16 KiB are left to `npm run fuzz`: Node's HTTP parser answers them
         // (431, no envelope) before the application sees the request — a known finding, see README.
         http: { maxHuge: 20_000, maxUrlHuge: 600, maxDepth: 20_000, maxBytes: 2048, hugeBodyWeight: 4, oversizedHeadWeight: 0 },
