@@ -8,7 +8,6 @@ import type { AccessTokenClaims, LoginRequest, RegisterRequest } from "@pylon/co
 import { AlreadyExists, InvalidCredentials, Unauthorized } from "@pylon/contracts/Errors"
 import type { BadRequest } from "@pylon/contracts/Errors"
 import { newId } from "@pylon/platform/IdGenerator"
-import { sqlFailureToDomainError, sqlFailureToUnavailable } from "@pylon/platform/SqlFailures"
 import type { Unavailable } from "@pylon/contracts/Errors"
 import { AccessTokens } from "./AccessTokens.ts"
 import { AuthConfig } from "./AuthConfig.ts"
@@ -96,7 +95,7 @@ export class AuthService extends Context.Service<AuthService, {
             Effect.fail(new AlreadyExists({ message: `${taken.field} already taken` })))
         )
         return yield* startSession(user)
-      }, sqlFailureToDomainError)
+      })
 
       const login = Effect.fn("AuthService.login")(function*(input: LoginRequest) {
         const user = yield* users.findByEmail(input.email)
@@ -106,7 +105,7 @@ export class AuthService extends Context.Service<AuthService, {
         )
         if (!ok || Option.isNone(user)) return yield* new InvalidCredentials()
         return yield* startSession(user.value)
-      }, sqlFailureToDomainError)
+      })
 
       const refresh = Effect.fn("AuthService.refresh")(function*(token: string) {
         const found = yield* refreshTokens.findByHash(hashRefreshToken(token))
@@ -134,11 +133,11 @@ export class AuthService extends Context.Service<AuthService, {
           return yield* new Unauthorized({ message: "refresh token reuse detected" })
         }
         return yield* sessionFor(user.value, row.family_id, next)
-      }, sqlFailureToUnavailable)
+      })
 
       const logout = Effect.fn("AuthService.logout")(function*(claims: AccessTokenClaims) {
         yield* endSession(claims.sid)
-      }, sqlFailureToUnavailable)
+      })
 
       const authenticate = Effect.fn("AuthService.authenticate")(function*(token: string) {
         const claims = yield* accessTokens.verify(token).pipe(
@@ -150,13 +149,13 @@ export class AuthService extends Context.Service<AuthService, {
           return yield* new Unauthorized({ message: "session revoked" })
         }
         return claims
-      }, sqlFailureToUnavailable)
+      })
 
       const currentUser = Effect.fn("AuthService.currentUser")(function*(claims: AccessTokenClaims) {
         const user = yield* users.findById(claims.sub)
         if (Option.isNone(user)) return yield* new Unauthorized({ message: "user no longer exists" })
         return user.value
-      }, sqlFailureToUnavailable)
+      })
 
       // Repeated requests with one token skip the HMAC and the session query (issue #10); the
       // cache forgets a session as soon as its revocation is announced (AuthenticationCache.ts).
