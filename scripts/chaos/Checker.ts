@@ -96,6 +96,8 @@ export interface CheckResult {
     readonly topicEvents: number
     readonly topicDuplicates: number
     readonly notifications: number
+    /** WebSocket close codes the devices saw (1001 drain, 1006 abnormal, …), by code. */
+    readonly closeCodes: Record<string, number>
   }
 }
 
@@ -505,6 +507,8 @@ export const check = (input: CheckInput): CheckResult => {
   const acked = all.filter((s) => s.acks.length > 0).length
   const definite = all.filter((s) => s.acks.length === 0 && s.ambiguous === 0 && s.definiteErrors > 0).length
   const topicIds = input.topic.map((e) => e.messageId)
+  const closeCodes: Record<string, number> = {}
+  for (const e of input.events) if (e.kind === "close") closeCodes[String(e.code)] = (closeCodes[String(e.code)] ?? 0) + 1
   return {
     ok: violations.length === 0,
     properties: {
@@ -529,7 +533,8 @@ export const check = (input: CheckInput): CheckResult => {
       storedMessages: input.messages.length,
       topicEvents: input.topic.length,
       topicDuplicates: topicIds.length - new Set(topicIds).size,
-      notifications: input.notifications.length
+      notifications: input.notifications.length,
+      closeCodes
     }
   }
 }

@@ -50,7 +50,9 @@ export const renderSummary = (report: ChaosReport): string => {
     `  ${Math.round(run.durationMs / 1000)} s total, ${Math.round(run.faultPhaseMs / 1000)} s under faults; ${run.users} users, ${run.devices} devices, ${run.rooms} rooms`,
     `  sends: ${stats.logicalSends} (${stats.sends} attempts, ${stats.retries} retries) → acked ${stats.acked}, refused ${stats.definiteFailures}, unresolved ${stats.ambiguous}`,
     `  stored ${stats.storedMessages}, topic ${stats.topicEvents} (${stats.topicDuplicates} duplicate records), notifications ${stats.notifications}`,
-    `  deliveries ${stats.deliveries} over ${stats.segments} subscriptions on ${stats.connections} connections`,
+    `  deliveries ${stats.deliveries} over ${stats.segments} subscriptions on ${stats.connections} connections (closes by code: ${
+      Object.entries(stats.closeCodes).map(([code, n]) => `${code}×${n}`).join(", ") || "none"
+    })`,
     `  converged without a sentinel message: ${run.convergedWithoutSentinel ? "yes" : "no"}; outbox/notifications drained: ${run.pipelinesDrained ? "yes" : "no"}`,
     "",
     `  ${pad("property", 16)}${pad("checked", 10)}violations`,
