@@ -24,14 +24,14 @@ import * as MemoryRoomBus from "@pylon/platform/MemoryRoomBus"
 import * as RedisRoomBus from "@pylon/platform/RedisRoomBus"
 import { RoomBus, userChannel } from "@pylon/platform/RoomBus"
 import { UserId } from "@pylon/contracts/Ids"
-import { OutboxRelay } from "../../chat-service/src/index.ts"
+import { OutboxRelay } from "@pylon/chat-service"
 import {
   KafkaEventConsumer,
   startNotificationConsumer as startConsumer,
   notificationSettings,
   NotificationService,
   NotificationServiceLive
-} from "../../notification-service/src/index.ts"
+} from "@pylon/notification-service"
 import { UserSockets } from "../src/ws/UserChannelFanout.ts"
 import { Gateway, gatewayLayer } from "./support/GatewayHarness.ts"
 import type { AuthResultJson } from "./support/Http.ts"

@@ -13,8 +13,8 @@ import { PresenceClient } from "../src/clients/ServiceClients.ts"
 import { PresenceFanoutLive } from "../src/ws/PresenceFanout.ts"
 import { RoomFanout } from "../src/ws/RoomFanout.ts"
 import type { LocalSubscriber } from "../src/ws/RoomFanout.ts"
-import { TestDatabase } from "../../platform/test/support/TestDatabase.ts"
-import { createRoom, createUser } from "../../chat-service/test/support/ChatFixtures.ts"
+import { TestDatabase } from "@pylon/testkit/TestDatabase"
+import { createRoom, createUser } from "@pylon/testkit/ChatFixtures"
 import { chatInProcess, presenceInProcess, roomsInProcess } from "./support/ServiceClientsInProcess.ts"
 
 /** Drops presence publishes while `dropping`, and lets the test inject a `Gap` on the presence channel. */

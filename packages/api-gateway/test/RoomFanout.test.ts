@@ -16,8 +16,8 @@ import type { BusEnvelope } from "../src/ws/BusEnvelope.ts"
 import { RoomFanout } from "../src/ws/RoomFanout.ts"
 import type { LocalSubscriber } from "../src/ws/RoomFanout.ts"
 import { FrameBudget } from "../src/ws/FrameBudget.ts"
-import { TestDatabase } from "../../platform/test/support/TestDatabase.ts"
-import { createRoom, createUser } from "../../chat-service/test/support/ChatFixtures.ts"
+import { TestDatabase } from "@pylon/testkit/TestDatabase"
+import { createRoom, createUser } from "@pylon/testkit/ChatFixtures"
 import { chatInProcess } from "./support/ServiceClientsInProcess.ts"
 
 const TestLive = RoomFanout.layer.pipe(

@@ -14,9 +14,9 @@ import { MessageCreatedEvent } from "@pylon/contracts/Events"
 import { ClientMsgId, MessageId } from "@pylon/contracts/Ids"
 import type { RoomId, UserId } from "@pylon/contracts/Ids"
 import { newId } from "@pylon/platform/IdGenerator"
-import { TestDatabase } from "../../platform/test/support/TestDatabase.ts"
+import { TestDatabase } from "@pylon/testkit/TestDatabase"
 import { makeBatchedSend } from "../src/BatchedSend.ts"
-import { countRows, createRoom, createUser, lastSeqOf, messageCount, outboxCount } from "./support/ChatFixtures.ts"
+import { countRows, createRoom, createUser, lastSeqOf, messageCount, outboxCount } from "@pylon/testkit/ChatFixtures"
 
 
 const message = (room_id: RoomId, sender_id: UserId, content: string, key: string | null = null) =>

@@ -23,7 +23,7 @@ import {
   lastSeqOf,
   messageCount,
   outboxCount
-} from "./support/ChatFixtures.ts"
+} from "@pylon/testkit/ChatFixtures"
 
 const send = (user_id: UserId, room_id: RoomId, content: string, client_msg_id: string | null = null) =>
   ChatClient.use((client) =>

@@ -18,9 +18,9 @@ import { FetchHttpClient } from "effect/http"
 import { RpcClient, RpcMiddleware, RpcSerialization } from "effect/rpc"
 import type { RpcClientError } from "effect/rpc"
 import { InternalAuth } from "@pylon/contracts/InternalAuth"
-import { TestDatabase } from "../../platform/test/support/TestDatabase.ts"
+import { TestDatabase } from "@pylon/testkit/TestDatabase"
 import { chatServiceApp } from "../src/ChatServiceApp.ts"
-import { ChatClient, createRoom, createUser } from "./support/ChatFixtures.ts"
+import { ChatClient, createRoom, createUser } from "@pylon/testkit/ChatFixtures"
 
 class BaseUrl extends Context.Service<BaseUrl, string>()("pylon/chat/test/BaseUrl") {}
 

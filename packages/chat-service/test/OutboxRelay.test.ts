@@ -5,7 +5,7 @@
  * own (the relay takes the topic from the row) and reads it back with a kafkajs consumer in a new
  * group, counting records by `event_id`.
  *
- * How "Kafka is down" is simulated: a TcpProxy (platform/test/support/TcpProxy.ts) in front of
+ * How "Kafka is down" is simulated: a TcpProxy (@pylon/testkit/TcpProxy) in front of
  * the shared broker, and a kafkajs client whose `socketFactory` dials the proxy for every broker
  * address. A proxy given only as the seed broker is not enough: kafkajs connects to the
  * advertised listener (127.0.0.1:9092) after its first metadata response and bypasses it
@@ -24,10 +24,10 @@ import { EventPublisher } from "@pylon/platform/EventPublisher"
 import type { EventRecord } from "@pylon/platform/EventPublisher"
 import { KafkaAdmin, KafkaClient, KafkaProducer } from "@pylon/platform/Kafka"
 import * as KafkaEventPublisher from "@pylon/platform/KafkaEventPublisher"
-import { EventLogReader, kafkaEventLogReader } from "../../platform/test/EventPublisher.contract.ts"
-import type { ReadRecord } from "../../platform/test/EventPublisher.contract.ts"
-import { TestDatabase } from "../../platform/test/support/TestDatabase.ts"
-import { kafkaSocketFactory, startTcpProxy } from "../../platform/test/support/TcpProxy.ts"
+import { EventLogReader, kafkaEventLogReader } from "@pylon/testkit/EventPublisherContract"
+import type { ReadRecord } from "@pylon/testkit/EventPublisherContract"
+import { TestDatabase } from "@pylon/testkit/TestDatabase"
+import { kafkaSocketFactory, startTcpProxy } from "@pylon/testkit/TcpProxy"
 import { OutboxRelay } from "../src/outbox/index.ts"
 import type { OutboxRelaySettings } from "../src/outbox/index.ts"
 

@@ -20,8 +20,8 @@ import {
   EventLogReader,
   kafkaEventLogReader,
   memoryEventLogReader
-} from "./EventPublisher.contract.ts"
-import { kafkaSocketFactory, startTcpProxy } from "./support/TcpProxy.ts"
+} from "@pylon/testkit/EventPublisherContract"
+import { kafkaSocketFactory, startTcpProxy } from "@pylon/testkit/TcpProxy"
 
 const run = randomUUID().slice(0, 8)
 

@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto"
 import { readdirSync, readFileSync } from "node:fs"
 import { defaultMigrationsDirectory, runMigrations } from "../src/Migrations.ts"
 import { splitStatements } from "../src/SqlStatements.ts"
-import { TestDatabase } from "./support/TestDatabase.ts"
+import { TestDatabase } from "@pylon/testkit/TestDatabase"
 
 const migrationFiles = readdirSync(defaultMigrationsDirectory)
   .filter((file) => /^\d+_.+\.sql$/.test(file))

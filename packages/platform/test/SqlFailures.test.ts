@@ -7,7 +7,7 @@ import { SqlClient } from "effect/sql"
 import { randomUUID } from "node:crypto"
 import { BadRequest } from "@pylon/contracts/Errors"
 import { isDataException, sqlFailureToDomainError, sqlFailureToUnavailable, sqlStateOf } from "../src/SqlFailures.ts"
-import { TestDatabase } from "./support/TestDatabase.ts"
+import { TestDatabase } from "@pylon/testkit/TestDatabase"
 
 /** Statements PostgreSQL fails with a class-22 SQLSTATE, each with the state and the client's message. */
 const refusedValues = [

@@ -16,7 +16,7 @@ import { inProcessClientLayer } from "@pylon/platform/InternalRpc"
 import { RedisClient } from "@pylon/platform/Redis"
 import * as RedisRoomBus from "@pylon/platform/RedisRoomBus"
 import { PRESENCE_CHANNEL, RoomBus, RoomBusEvent } from "@pylon/platform/RoomBus"
-import { TestDatabase } from "../../platform/test/support/TestDatabase.ts"
+import { TestDatabase } from "@pylon/testkit/TestDatabase"
 import {
   PresenceConfig,
   PresenceHandlersLive,

@@ -17,7 +17,7 @@ import { boundPort } from "@pylon/platform/HttpServerLive"
 import { rpcClientLayer } from "@pylon/platform/InternalRpc"
 import { RedisClient } from "@pylon/platform/Redis"
 import { ServerConfig } from "@pylon/platform/ServerConfig"
-import { TestDatabase } from "../../platform/test/support/TestDatabase.ts"
+import { TestDatabase } from "@pylon/testkit/TestDatabase"
 import { presenceServiceApp } from "../src/index.ts"
 
 class Presence extends Context.Service<Presence, RpcClient.FromGroup<typeof PresenceRpcs, RpcClientError.RpcClientError>>()(

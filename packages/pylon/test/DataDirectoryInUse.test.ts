@@ -15,7 +15,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import { LOCK_FILE_NAME } from "@pylon/platform/DataDirectoryLock"
 import { MAIN } from "../src/ServiceProcess.ts"
-import { request } from "./support/Rest.ts"
+import { request } from "@pylon/testkit/Rest"
 
 /** Deadlines only bound a hang: a loaded 2-core CI box may take long to start a process. */
 const START_DEADLINE_MS = 120_000

@@ -14,10 +14,10 @@ import type { ServerFrame } from "@pylon/contracts/WsFrames"
 import { boundPort } from "@pylon/platform/HttpServerLive"
 import { devLayer } from "../src/DevMode.ts"
 import { crossRoomReplay } from "./support/CrossRoomReplay.ts"
-import { createRoom, fullHistory, registerUser } from "./support/Rest.ts"
-import type { TestUser } from "./support/Rest.ts"
-import { connect, frame } from "./support/WsClient.ts"
-import type { FrameOf, WsClient } from "./support/WsClient.ts"
+import { createRoom, fullHistory, registerUser } from "@pylon/testkit/Rest"
+import type { TestUser } from "@pylon/testkit/Rest"
+import { connect, frame } from "@pylon/testkit/WsClient"
+import type { FrameOf, WsClient } from "@pylon/testkit/WsClient"
 
 class BaseUrl extends Context.Service<BaseUrl, string>()("pylon/pylon/test/EmbeddedBaseUrl") {}
 

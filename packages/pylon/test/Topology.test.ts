@@ -10,7 +10,7 @@ import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
 import type { ServerFrame } from "@pylon/contracts/WsFrames"
 import { rawConnect } from "./support/RawWsClient.ts"
-import type { TestUser } from "./support/Rest.ts"
+import type { TestUser } from "@pylon/testkit/Rest"
 import {
   createRoom,
   fullHistory,
@@ -21,11 +21,11 @@ import {
   readyStatus,
   registerUser,
   request
-} from "./support/Rest.ts"
+} from "@pylon/testkit/Rest"
 import { crossRoomReplay } from "./support/CrossRoomReplay.ts"
 import { Topology, TopologyStack } from "./support/TopologyStack.ts"
-import { attemptUpgrade, connect, frame } from "./support/WsClient.ts"
-import type { FrameOf, WsClient } from "./support/WsClient.ts"
+import { attemptUpgrade, connect, frame } from "@pylon/testkit/WsClient"
+import type { FrameOf, WsClient } from "@pylon/testkit/WsClient"
 
 const PING_INTERVAL_MS = 1_000
 const IDLE_TIMEOUT_MS = 4_000

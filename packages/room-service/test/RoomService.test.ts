@@ -13,7 +13,7 @@ import { RoomRpcs } from "@pylon/contracts/RoomRpcs"
 import type { Room, RoomType } from "@pylon/contracts/Rooms"
 import { formatTimestamp } from "@pylon/contracts/Time"
 import { inProcessClientLayer } from "@pylon/platform/InternalRpc"
-import { TestDatabase } from "../../platform/test/support/TestDatabase.ts"
+import { TestDatabase } from "@pylon/testkit/TestDatabase"
 import { directKeyOf, escapeLikePattern, RoomHandlersLive, RoomServiceLive } from "../src/index.ts"
 
 class Rooms extends Context.Service<Rooms, RpcClient.FromGroup<typeof RoomRpcs, RpcClientError.RpcClientError>>()(

@@ -16,7 +16,7 @@ import { Draining } from "@pylon/platform/Draining"
 import { boundPort } from "@pylon/platform/HttpServerLive"
 import { rpcClientLayer } from "@pylon/platform/InternalRpc"
 import { ServerConfig } from "@pylon/platform/ServerConfig"
-import { TestDatabase } from "../../platform/test/support/TestDatabase.ts"
+import { TestDatabase } from "@pylon/testkit/TestDatabase"
 import { roomServiceApp } from "../src/index.ts"
 
 type RoomsRpcClient = RpcClient.FromGroup<typeof RoomRpcs, RpcClientError.RpcClientError>

@@ -19,7 +19,7 @@ import * as RedisRateLimiter from "@pylon/platform/RedisRateLimiter"
 import * as RedisRoomBus from "@pylon/platform/RedisRoomBus"
 import { ServerConfig } from "@pylon/platform/ServerConfig"
 import { gatewayApp } from "../../src/GatewayLive.ts"
-import { TestDatabase } from "../../../platform/test/support/TestDatabase.ts"
+import { TestDatabase } from "@pylon/testkit/TestDatabase"
 import { chatInProcess, notificationsInProcess, presenceInProcess, roomsInProcess } from "./ServiceClientsInProcess.ts"
 
 export interface GatewayOptions {

@@ -11,10 +11,10 @@ import { PresenceRpcs } from "@pylon/contracts/PresenceRpcs"
 import { RoomRpcs } from "@pylon/contracts/RoomRpcs"
 import { inProcessClientLayer } from "@pylon/platform/InternalRpc"
 import { ChatClient, NotificationsClient, PresenceClient, RoomsClient } from "../../src/clients/ServiceClients.ts"
-import { ChatHandlersLive, ChatServiceLive } from "../../../chat-service/src/index.ts"
-import { NotificationHandlersLive, NotificationServiceLive } from "../../../notification-service/src/index.ts"
-import { MemoryPresenceStore, PresenceLive } from "../../../presence-service/src/index.ts"
-import { RoomHandlersLive, RoomServiceLive } from "../../../room-service/src/index.ts"
+import { ChatHandlersLive, ChatServiceLive } from "@pylon/chat-service"
+import { NotificationHandlersLive, NotificationServiceLive } from "@pylon/notification-service"
+import { MemoryPresenceStore, PresenceLive } from "@pylon/presence-service"
+import { RoomHandlersLive, RoomServiceLive } from "@pylon/room-service"
 
 export const roomsInProcess = inProcessClientLayer(RoomsClient, RoomRpcs).pipe(
   Layer.provide(RoomHandlersLive),

@@ -6,8 +6,8 @@
 import { randomUUID } from "node:crypto"
 import { Duration, Effect } from "effect"
 import type { Admin, Kafka } from "kafkajs"
-import { readKafkaTopic } from "../../../platform/test/support/KafkaTopicReader.ts"
-import type { KafkaTopicRecord } from "../../../platform/test/support/KafkaTopicReader.ts"
+import { readKafkaTopic } from "@pylon/testkit/KafkaTopicReader"
+import type { KafkaTopicRecord } from "@pylon/testkit/KafkaTopicReader"
 
 export const kafkaBrokers = (): Array<string> => {
   const value = process.env["KAFKA_BROKERS"]

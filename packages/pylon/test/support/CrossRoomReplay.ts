@@ -7,10 +7,10 @@
 import { Effect } from "effect"
 import { expect } from "@effect/vitest"
 import type { ServerFrame } from "@pylon/contracts/WsFrames"
-import { createRoom, fullHistory, registerUser } from "./Rest.ts"
-import type { TestUser } from "./Rest.ts"
-import { connect, frame } from "./WsClient.ts"
-import type { FrameOf, WsClient } from "./WsClient.ts"
+import { createRoom, fullHistory, registerUser } from "@pylon/testkit/Rest"
+import type { TestUser } from "@pylon/testkit/Rest"
+import { connect, frame } from "@pylon/testkit/WsClient"
+import type { FrameOf, WsClient } from "@pylon/testkit/WsClient"
 
 const ownJoin = (roomId: string, user: TestUser) => (f: ServerFrame): f is FrameOf<"user_joined"> =>
   f.type === "user_joined" && f.room_id === roomId && f.user.id === user.id && f.last_seq !== undefined

@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto"
 import { Config, Context, Effect, Layer, Redacted } from "effect"
 import type { RunningService } from "../../src/ServiceProcess.ts"
 import { startStack } from "../../src/Stack.ts"
-import { TestDatabase, TestDatabaseInfo } from "../../../platform/test/support/TestDatabase.ts"
+import { TestDatabase, TestDatabaseInfo } from "@pylon/testkit/TestDatabase"
 import { freePorts } from "../../src/FreePorts.ts"
 
 export interface TopologyShape {

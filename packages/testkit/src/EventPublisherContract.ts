@@ -6,14 +6,14 @@
  * that creates fresh topics and reads them back the way a consumer would (Kafka: a kafkajs
  * consumer in a new group; memory: a bus subscription), so tests never share a topic.
  */
-import { readKafkaTopic } from "./support/KafkaTopicReader.ts"
+import { readKafkaTopic } from "./KafkaTopicReader.ts"
 import { randomUUID } from "node:crypto"
 import { expect, layer } from "@effect/vitest"
 import { Context, Duration, Effect, Layer, Schema, Stream } from "effect"
-import { EventPublisher } from "../src/EventPublisher.ts"
-import type { EventRecord } from "../src/EventPublisher.ts"
-import { KafkaAdmin, KafkaClient } from "../src/Kafka.ts"
-import { MemoryEventBus } from "../src/MemoryEventBus.ts"
+import { EventPublisher } from "@pylon/platform/EventPublisher"
+import type { EventRecord } from "@pylon/platform/EventPublisher"
+import { KafkaAdmin, KafkaClient } from "@pylon/platform/Kafka"
+import { MemoryEventBus } from "@pylon/platform/MemoryEventBus"
 
 export interface ReadRecord {
   readonly topic: string

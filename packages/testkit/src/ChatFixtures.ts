@@ -10,9 +10,9 @@ import { ChatRpcs } from "@pylon/contracts/ChatRpcs"
 import { RoomId, UserId } from "@pylon/contracts/Ids"
 import { newId } from "@pylon/platform/IdGenerator"
 import { inProcessClientLayer } from "@pylon/platform/InternalRpc"
-import { TestDatabase } from "../../../platform/test/support/TestDatabase.ts"
-import { ChatHandlersLive } from "../../src/ChatHandlers.ts"
-import { ChatServiceLive } from "../../src/ChatServiceApp.ts"
+import { TestDatabase } from "./TestDatabase.ts"
+import { ChatHandlersLive } from "@pylon/chat-service/ChatHandlers"
+import { ChatServiceLive } from "@pylon/chat-service/ChatServiceApp"
 
 export class ChatClient extends Context.Service<
   ChatClient,
