@@ -121,13 +121,14 @@ const stepsRows = (steps: PhaseOutcome<StepsResult>): Array<ReadonlyArray<string
   if (steps === null) return []
   const goal = "1,000/s kept up: ack p99 ≤ 15 ms, deliver p99 ≤ 25 ms"
   if (isFailure(steps)) return [["Cross-node rate steps", `phase failed: ${steps.phaseError}`, goal]]
+  const failed = (steps.failedSteps ?? []).map((step) => `${num(step.rate)}/s: **failed** (${step.error})`)
   const each = steps.steps.map((step) =>
     `${num(step.rate)}/s: ${step.saturated || step.deliveriesMissing > 0 ? `**behind** (${num(step.ackedPerSecond)} acks/s)` : "kept up"}, ` +
     `ack p99 ${ms(step.ack.p99Ms)}, deliver p99 ${ms(step.deliver.p99Ms)}`
   )
   return [[
     `Cross-node (2 gateways, ${steps.steps[0]?.rooms ?? 0} rooms of ${steps.steps[0]?.roomSize ?? 0}): highest rate kept up`,
-    `**${num(steps.highestKeptUp)} msgs/s** — ${each.join("; ")}`,
+    `**${num(steps.highestKeptUp)} msgs/s** — ${[...each, ...failed].join("; ")}`,
     goal
   ]]
 }

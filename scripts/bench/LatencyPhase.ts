@@ -261,7 +261,7 @@ export const runLatencyScenario = Effect.fn("LatencyPhase.run")(function*(
     Effect.callback<void>((resume) => {
       connection.pendingJoins.set(roomId, () => resume(Effect.void))
       connection.ws?.send(JSON.stringify({ type: "join", room_id: roomId }))
-    }).pipe(Effect.timeout("30 seconds")), { concurrency: 50, discard: true })
+    }).pipe(Effect.timeout("90 seconds")), { concurrency: 50, discard: true })
   yield* Effect.sleep("2 seconds")
 
   const content = "x".repeat(config.contentBytes)

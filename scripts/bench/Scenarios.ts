@@ -10,7 +10,7 @@
  * - ramps: the connection ramp against gateway-1 and against the floor.
  */
 import { randomUUID } from "node:crypto"
-import { Effect } from "effect"
+import { Cause, Effect, Exit } from "effect"
 import type { Scope } from "effect"
 import type { BenchConfig } from "./BenchConfig.ts"
 import { startFloor } from "./BenchFloor.ts"
@@ -27,27 +27,34 @@ export const keptUp = (result: LatencyResult): boolean => !result.saturated && r
 
 export interface StepsResult {
   readonly steps: ReadonlyArray<LatencyResult>
+  /** Steps that could not be measured at all (e.g. joins timed out), with the reason. */
+  readonly failedSteps?: ReadonlyArray<{ readonly rate: number; readonly error: string }>
   /** The highest step rate kept up with (0 if none). */
   readonly highestKeptUp: number
 }
 
-/** Runs the rate steps in ascending order; stops after the second step in a row that did not keep up. */
+/**
+ * Runs the rate steps in ascending order; a step that fails is recorded and counts as not kept
+ * up; stops after the second step in a row that did not keep up.
+ */
 export const runSteps = Effect.fn("Scenarios.steps")(function*(
   config: BenchConfig,
   stack: BenchStackInfo,
   users: ReadonlyArray<BenchUser>
 ) {
   const steps: Array<LatencyResult> = []
+  const failedSteps: Array<{ readonly rate: number; readonly error: string }> = []
   let misses = 0
   for (const rate of config.stepRates) {
     const scenario = { ...crossNodeScenario(config, stack, rate), warmupSeconds: 2, seconds: config.stepSeconds }
-    const result = yield* Effect.scoped(runLatencyScenario(config, scenario, users))
-    steps.push(result)
-    misses = keptUp(result) ? 0 : misses + 1
+    const exit = yield* Effect.exit(Effect.scoped(runLatencyScenario(config, scenario, users)))
+    if (Exit.isSuccess(exit)) steps.push(exit.value)
+    else failedSteps.push({ rate, error: Cause.pretty(exit.cause).split("\n")[0] ?? "failed" })
+    misses = Exit.isSuccess(exit) && keptUp(exit.value) ? 0 : misses + 1
     if (misses >= 2) break
   }
   const kept = steps.filter(keptUp).map((step) => step.rate)
-  const result: StepsResult = { steps, highestKeptUp: kept.length === 0 ? 0 : Math.max(...kept) }
+  const result: StepsResult = { steps, failedSteps, highestKeptUp: kept.length === 0 ? 0 : Math.max(...kept) }
   return result
 })
 
