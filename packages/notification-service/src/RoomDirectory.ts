@@ -4,16 +4,16 @@
  * service's database and needs nothing else from it. For a `channel` only the members whose
  * username is among the message's mentions are read (through the unique index on
  * `lower(username)`), so a message in a large channel costs what its mentions cost, not what
- * the channel's size costs.
+ * the channel's size costs. This is the one module through which the notification service reads
+ * tables it does not own (docs/architecture.md).
  */
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
-import type { SqlError } from "effect/sql/SqlError"
+import * as SqlSchema from "effect/sql/SqlSchema"
 import type { Unavailable } from "@pylon/contracts/Errors"
-import type { RoomId } from "@pylon/contracts/Ids"
-import { UserId } from "@pylon/contracts/Ids"
+import { RoomId, UserId } from "@pylon/contracts/Ids"
 import { RoomType } from "@pylon/contracts/Rooms"
-import { sqlFailureToUnavailable } from "@pylon/platform/SqlFailures"
+import { rowSchemaFailureToDefect, sqlFailureToUnavailable } from "@pylon/platform/SqlFailures"
 import type { RoomSnapshot } from "./NotificationRules.ts"
 
 const RoomRow = Schema.Struct({ name: Schema.String, type: RoomType })
@@ -35,32 +35,40 @@ export class RoomDirectory extends Context.Service<RoomDirectory, {
     Effect.gen(function*() {
       const sql = yield* SqlClient
 
-      // Rows come from our own schema, so a row that does not decode is a bug (a defect).
-      const decodeAll = <S extends Schema.Codec<unknown, unknown>>(schema: S) => {
-        const decode = Schema.decodeUnknownEffect(Schema.Array(schema))
-        return (effect: Effect.Effect<ReadonlyArray<unknown>, SqlError>) =>
-          effect.pipe(Effect.flatMap((rows) => Effect.orDie(decode(rows))), sqlFailureToUnavailable)
-      }
-      const roomRows = decodeAll(RoomRow)
-      const memberRows = decodeAll(MemberRow)
-
-      const room = Effect.fn("RoomDirectory.room")(function*(roomId: RoomId, mentions: ReadonlySet<string>) {
-        const [found] = yield* roomRows(sql`SELECT name, type FROM rooms WHERE id = ${roomId}`)
-        if (found === undefined) return Option.none()
-        const snapshot = (members: ReadonlyArray<typeof MemberRow.Type>): Option.Option<RoomSnapshot> =>
-          Option.some({ id: roomId, name: found.name, type: found.type, members })
-        if (found.type !== "channel") {
-          return snapshot(yield* memberRows(sql`
+      const roomRow = SqlSchema.findOneOption({
+        Request: RoomId,
+        Result: RoomRow,
+        execute: (roomId) => sql`SELECT name, type FROM rooms WHERE id = ${roomId}`
+      })
+      const allMembers = SqlSchema.findAll({
+        Request: RoomId,
+        Result: MemberRow,
+        execute: (roomId) =>
+          sql`
             SELECT m.user_id, u.username FROM room_members m JOIN users u ON u.id = m.user_id
             WHERE m.room_id = ${roomId}
-            ORDER BY m.joined_at, m.user_id`))
-        }
-        if (mentions.size === 0) return snapshot([])
-        return snapshot(yield* memberRows(sql`
-          SELECT m.user_id, u.username FROM users u JOIN room_members m ON m.user_id = u.id AND m.room_id = ${roomId}
-          WHERE lower(u.username) IN ${sql.in([...mentions])}
-          ORDER BY m.joined_at, m.user_id`))
+            ORDER BY m.joined_at, m.user_id`
       })
+      const mentionedMembers = SqlSchema.findAll({
+        Request: Schema.Struct({ roomId: RoomId, usernames: Schema.Array(Schema.String) }),
+        Result: MemberRow,
+        execute: ({ roomId, usernames }) =>
+          sql`
+            SELECT m.user_id, u.username FROM users u JOIN room_members m ON m.user_id = u.id AND m.room_id = ${roomId}
+            WHERE lower(u.username) IN ${sql.in(usernames)}
+            ORDER BY m.joined_at, m.user_id`
+      })
+
+      const room = Effect.fn("RoomDirectory.room")(function*(roomId: RoomId, mentions: ReadonlySet<string>) {
+        const found = yield* roomRow(roomId)
+        if (Option.isNone(found)) return Option.none()
+        const { name, type } = found.value
+        const snapshot = (members: ReadonlyArray<typeof MemberRow.Type>): Option.Option<RoomSnapshot> =>
+          Option.some({ id: roomId, name, type, members })
+        if (type !== "channel") return snapshot(yield* allMembers(roomId))
+        if (mentions.size === 0) return snapshot([])
+        return snapshot(yield* mentionedMembers({ roomId, usernames: [...mentions] }))
+      }, rowSchemaFailureToDefect, sqlFailureToUnavailable)
       return RoomDirectory.of({ room })
     })
   )
