@@ -6,12 +6,14 @@
 # cache, so no daemon gets installed or started).
 # Idempotent: a tool whose pinned version is already in the cache is not fetched again, so after the
 # first run nothing here touches the network. Needs Go (any recent toolchain) and python3 with pip.
-#   eval "$(bash scripts/ops/tools.sh)"   -> KUSTOMIZE, KUBECONFORM, K8S_SCHEMAS, PROMTOOL
+#   eval "$(bash scripts/ops/tools.sh)"   -> KUSTOMIZE, KUBECONFORM, K8S_SCHEMAS, PROMTOOL, PYYAML_PATH
 set -euo pipefail
 
 KUSTOMIZE_VERSION=v5.7.1
 KUBECONFORM_VERSION=v0.8.0
 KUBERNETES_VALIDATE_VERSION=1.37.0
+# Reads kustomize's YAML output for check-manifests.ts (python3 -c: YAML -> JSON).
+PYYAML_VERSION=6.0.3
 # Kubernetes versions whose schemas are prepared for kubeconform (scripts/ops/validate-infra.sh).
 K8S_SCHEMA_VERSIONS=(1.30.0 1.35.0)
 
@@ -59,6 +61,19 @@ schemas() {
   echo "$dir/kubeconform"
 }
 
+# PyYAML on its own path (PYTHONPATH), so no Python environment of the machine is touched.
+pyyaml() {
+  local dir="$cache/pyyaml-$PYYAML_VERSION"
+  if [ ! -f "$dir/yaml/__init__.py" ]; then
+    log "installing PyYAML==$PYYAML_VERSION into $dir (once)"
+    rm -rf "$dir.tmp"
+    python3 -m pip install --quiet --disable-pip-version-check --no-deps --no-compile \
+      --target "$dir.tmp" "PyYAML==$PYYAML_VERSION" >&2
+    rm -rf "$dir" && mv "$dir.tmp" "$dir"
+  fi
+  echo "$dir"
+}
+
 # promtool from Debian's prometheus package. Its build leaves out Kubernetes service discovery, so it
 # checks rule files (and rule unit tests), not infra/prometheus/prometheus.yml.
 find_promtool() {
@@ -87,3 +102,4 @@ echo "KUSTOMIZE=$(go_tool kustomize sigs.k8s.io/kustomize/kustomize/v5 "$KUSTOMI
 echo "KUBECONFORM=$(go_tool kubeconform github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_VERSION")"
 echo "K8S_SCHEMAS=$(schemas)"
 echo "PROMTOOL=$(find_promtool)"
+echo "PYYAML_PATH=$(pyyaml)"

@@ -5,6 +5,7 @@
 #   2. strict schema validation of the rendered objects with kubeconform against the Kubernetes JSON
 #      schemas of PyPI's kubernetes-validate (oldest and newest Kubernetes version we support), plus a
 #      negative control: an object with an unknown field must be rejected;
+#      and the repo's own rules over the rendered objects (scripts/ops/ManifestRules.ts);
 #   3. promtool check rules (and promtool test rules for infra/prometheus/*.test.yml, if any);
 #   4. every metric name in infra/grafana dashboards and infra/prometheus rules is exported by the code.
 # Tools come from scripts/ops/tools.sh (pinned, cached under ~/.cache/pylon; only its first run
@@ -60,6 +61,14 @@ YAML
 if kubeconform_strict "${K8S_VERSIONS[0]}" "$work/unknown-field.yaml" >/dev/null 2>&1; then
   say "kubeconform accepted an object with an unknown field: the schemas are not being applied"; exit 1
 fi
+
+# 2b. What schemas cannot say (scripts/ops/ManifestRules.ts): migrate init containers, metrics ports,
+#     memory limits, pinned images, non-root pods, default-deny, HPA not on CPU only, TRUSTED_PROXIES.
+for rendered in "$work"/rendered/*.yaml; do
+  PYTHONPATH="$PYYAML_PATH" python3 -c 'import json, sys, yaml; json.dump([o for o in yaml.safe_load_all(sys.stdin) if o], sys.stdout)' \
+    < "$rendered" > "${rendered%.yaml}.json"
+done
+node scripts/ops/check-manifests.ts "$work"/rendered/*.json | sed "s/^/[validate-infra] /"
 
 # 3. Alerting/recording rules. Debian's promtool has no Kubernetes service discovery, so
 #    prometheus.yml (kubernetes_sd_configs) is not checked here.
