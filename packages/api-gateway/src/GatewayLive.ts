@@ -16,6 +16,7 @@ import { PasswordHasher } from "./auth/PasswordHasher.ts"
 import { PgRefreshTokenRepository } from "./auth/RefreshTokenRepository.ts"
 import { SessionRevocations } from "./auth/SessionRevocations.ts"
 import { PgUserRepository } from "./auth/UserRepository.ts"
+import { ConnectRoutes } from "./connect/ConnectRoutes.ts"
 import { AuthRoutes } from "./http/AuthHttp.ts"
 import { MessagesRoutes } from "./http/MessagesHttp.ts"
 import { NotificationsRoutes } from "./http/NotificationsHttp.ts"
@@ -52,7 +53,14 @@ export const WebSocketLive = Layer.mergeAll(WsEndpointLive, MembershipEventsLive
 /** Extra readiness checks (e.g. Redis in the microservice topology) are passed in by the caller. */
 export const gatewayApp = <R = never>(extraChecks: ReadonlyArray<ReadinessCheck<R>> = []) => {
   const checks: ReadonlyArray<ReadinessCheck<SqlClient | R>> = [postgresReady, ...extraChecks]
-  return serve(Layer.mergeAll(AuthRoutes, RoomsRoutes, MessagesRoutes, NotificationsRoutes, healthRoutes(SERVICE_NAME, checks))).pipe(
+  return serve(Layer.mergeAll(
+    AuthRoutes,
+    RoomsRoutes,
+    MessagesRoutes,
+    NotificationsRoutes,
+    ConnectRoutes,
+    healthRoutes(SERVICE_NAME, checks)
+  )).pipe(
     Layer.provide(WebSocketLive),
     Layer.provide([AuthLive, TrustedProxySettings.layer, RateLimitConfig.layer, Draining.layer])
   )
