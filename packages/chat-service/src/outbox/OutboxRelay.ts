@@ -32,11 +32,12 @@ import { Cause, Config, Context, Duration, Effect, Exit, Layer, Metric, Option, 
 import type { Tracer } from "effect"
 import { Headers, HttpTraceContext } from "effect/http"
 import { SqlClient } from "effect/sql/SqlClient"
-import type { SqlError } from "effect/sql/SqlError"
+import * as SqlSchema from "effect/sql/SqlSchema"
 import { EVENT_TYPE_HEADER } from "@pylon/contracts/Events"
 import { makeBackoff } from "@pylon/platform/Backoff"
 import { describeCause } from "@pylon/platform/CauseText"
 import { EventPublisher, EventPublishError } from "@pylon/platform/EventPublisher"
+import { rowSchemaFailureToDefect } from "@pylon/platform/SqlFailures"
 import type { EventRecord } from "@pylon/platform/EventPublisher"
 import { defaultOutboxRelaySettings, OutboxRelayConfig } from "./OutboxRelayConfig.ts"
 import type { OutboxRelaySettings } from "./OutboxRelayConfig.ts"
@@ -73,15 +74,6 @@ const LockRow = Schema.Struct({ locked: Schema.Boolean })
 const StoredHeaders = Schema.Record(Schema.String, Schema.String)
 const decodeStoredHeaders = Schema.decodeUnknownOption(StoredHeaders)
 
-/** Rows come from our own schema, so a row that does not decode is a bug (a defect). */
-const decodeAll = <S extends Schema.Codec<unknown, unknown>>(schema: S) => {
-  const decode = Schema.decodeUnknownEffect(Schema.Array(schema))
-  return (effect: Effect.Effect<ReadonlyArray<unknown>, SqlError>) =>
-    effect.pipe(Effect.flatMap((rows) => Effect.orDie(decode(rows))))
-}
-const outboxRows = decodeAll(OutboxRow)
-const lagRows = decodeAll(LagRow)
-const lockRows = decodeAll(LockRow)
 
 type BatchOutcome =
   | { readonly _tag: "Idle" }
@@ -106,11 +98,37 @@ export const make = Effect.fnUntraced(function*(settings: OutboxRelaySettings) {
   const publisher = yield* EventPublisher
   const wakeups = yield* Queue.dropping<void>(1)
 
+  // Rows come from our own schema, so a row that does not decode is a bug (a defect).
+  const lagRow = SqlSchema.findOneOption({
+    Request: Schema.Void,
+    Result: LagRow,
+    execute: () =>
+      sql`
+        SELECT EXTRACT(EPOCH FROM (clock_timestamp() - created_at))::float8 AS age_seconds
+        FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT 1`
+  })
+  const tryLock = SqlSchema.findOne({
+    Request: Schema.Void,
+    Result: LockRow,
+    execute: () => sql`SELECT pg_try_advisory_xact_lock(${RELAY_LOCK_KEY}) AS locked`
+  })
+  const claimRows = SqlSchema.findAll({
+    Request: Schema.Void,
+    Result: OutboxRow,
+    execute: () =>
+      sql`
+        SELECT id, topic, aggregate_key, event_type, payload::text AS payload, headers
+        FROM outbox
+        WHERE published_at IS NULL
+        ORDER BY id
+        LIMIT ${settings.batchSize}
+        FOR UPDATE SKIP LOCKED`
+  })
+
   /** Age of the oldest unpublished row, if any. */
-  const oldestUnpublished = lagRows(sql`
-    SELECT EXTRACT(EPOCH FROM (clock_timestamp() - created_at))::float8 AS age_seconds
-    FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT 1`).pipe(
-    Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), (row) => row.age_seconds))
+  const oldestUnpublished = lagRow(undefined).pipe(
+    Effect.map(Option.map((row) => row.age_seconds)),
+    rowSchemaFailureToDefect
   )
 
   /** The record for `row`, sent on behalf of `span`, whose context consumers continue. */
@@ -172,15 +190,9 @@ export const make = Effect.fnUntraced(function*(settings: OutboxRelaySettings) {
    */
   const relayBatch = Effect.fn("OutboxRelay.relayBatch", { root: true })(function*() {
     return yield* sql.withTransaction(Effect.gen(function*() {
-      const [lock] = yield* lockRows(sql`SELECT pg_try_advisory_xact_lock(${RELAY_LOCK_KEY}) AS locked`)
-      if (lock === undefined || !lock.locked) return busy
-      const rows = yield* outboxRows(sql`
-        SELECT id, topic, aggregate_key, event_type, payload::text AS payload, headers
-        FROM outbox
-        WHERE published_at IS NULL
-        ORDER BY id
-        LIMIT ${settings.batchSize}
-        FOR UPDATE SKIP LOCKED`)
+      const lock = yield* tryLock(undefined).pipe(rowSchemaFailureToDefect, Effect.catchTag("NoSuchElementError", Effect.die))
+      if (!lock.locked) return busy
+      const rows = yield* claimRows(undefined).pipe(rowSchemaFailureToDefect)
       if (rows.length === 0) return idle
       yield* Effect.annotateCurrentSpan({ "pylon.outbox.rows": rows.length })
       const ids = rows.map((row) => row.id)
