@@ -35,7 +35,11 @@ const runInImage = (args: ReadonlyArray<string>, env: Record<string, string> = {
 
 beforeAll(async () => {
   app = await mkdtemp(NodePath.join(tmpdir(), "pylon-image-"))
+  // The repository's own store, named explicitly: pnpm would open an empty one for a project on
+  // another filesystem (a tmpfs /tmp), and the offline install would fail.
+  const store = (await run("pnpm", ["store", "path"], { cwd: REPO })).stdout.trim()
   await run("bash", [NodePath.join(REPO, "scripts/ops/assemble-runtime.sh"), REPO, app, "--offline"], {
+    env: { ...process.env, PNPM_STORE_DIR: store },
     timeout: ASSEMBLE_DEADLINE_MS,
     maxBuffer: 16 * 1024 * 1024
   })
