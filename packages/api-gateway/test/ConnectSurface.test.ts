@@ -311,5 +311,8 @@ layer(gatewayLayer({ rateLimits: { createRoom: CREATE_ROOM_BUDGET } }))("Connect
       expect(unauthenticated.json).toEqual({ code: "unauthenticated", message: "missing bearer token" })
       const unknown = yield* post("pylon.room.v1.RoomService/NoSuchRpc", {}, token)
       expect(unknown.status).toBe(404)
+      // Bodies are capped like REST's (1 MiB), before Connect reads them.
+      const huge = yield* post("pylon.room.v1.RoomService/CreateRoom", { name: "x".repeat(1024 * 1024) }, token)
+      expect(huge.status).toBe(413)
     }))
 })

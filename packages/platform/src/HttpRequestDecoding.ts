@@ -16,13 +16,13 @@ const schemaFailure = (subject: string) => (error: Schema.SchemaError): HttpFail
 
 const tooLarge = HttpFailure.of("payload_too_large", `request body exceeds ${MAX_BODY_BYTES} bytes`)
 
-/** Reads the raw body as text, enforcing the size limit before and while reading. */
-export const readBodyText: Effect.Effect<string, HttpFailure, HttpServerRequest.HttpServerRequest> = Effect.gen(
+/** Reads the raw body, enforcing the size limit before and while reading (JSON and Connect bodies). */
+export const readBodyBytes: Effect.Effect<ArrayBuffer, HttpFailure, HttpServerRequest.HttpServerRequest> = Effect.gen(
   function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     const declared = Number(request.headers["content-length"] ?? "0")
     if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) return yield* tooLarge
-    const buffer = yield* request.arrayBuffer.pipe(
+    return yield* request.arrayBuffer.pipe(
       Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(MAX_BODY_BYTES)),
       Effect.mapError((error) =>
         error.reason._tag === "RequestParseError" && error.reason.reason === "BodyTooLarge"
@@ -30,8 +30,13 @@ export const readBodyText: Effect.Effect<string, HttpFailure, HttpServerRequest.
           : HttpFailure.badRequest("request body could not be read")
       )
     )
-    return new TextDecoder("utf-8", { fatal: false }).decode(buffer)
   }
+)
+
+/** Reads the raw body as text, enforcing the size limit before and while reading. */
+export const readBodyText: Effect.Effect<string, HttpFailure, HttpServerRequest.HttpServerRequest> = Effect.map(
+  readBodyBytes,
+  (buffer) => new TextDecoder("utf-8", { fatal: false }).decode(buffer)
 )
 
 /** `application/json`, with or without parameters (`; charset=utf-8`), in any letter case. */

@@ -16,6 +16,7 @@ import type { UniversalHandler } from "@connectrpc/connect/protocol"
 import { Effect, Layer } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpFailure } from "@pylon/platform/HttpEnvelope"
+import { MAX_BODY_BYTES, readBodyBytes } from "@pylon/platform/HttpRequestDecoding"
 import { AuthService as AuthServiceDesc } from "@pylon/proto-gen/auth/v1/auth"
 import { GatewayService as GatewayServiceDesc } from "@pylon/proto-gen/gateway/v1/gateway"
 import { RoomService as RoomServiceDesc } from "@pylon/proto-gen/room/v1/room"
@@ -23,8 +24,8 @@ import { authServiceImpl, gatewayServiceImpl } from "./AuthConnect.ts"
 import { requestRunner, RequestRunnerKey } from "./ConnectBridge.ts"
 import { roomServiceImpl } from "./RoomConnect.ts"
 
-/** Largest request message Connect accepts (a room with MAX_MEMBER_IDS ids is ~40 KiB). */
-export const CONNECT_READ_MAX_BYTES = 1024 * 1024
+/** Largest request body (and message) accepted: REST's limit (a room with MAX_MEMBER_IDS ids is ~40 KiB). */
+export const CONNECT_READ_MAX_BYTES = MAX_BODY_BYTES
 
 const router = createConnectRouter({ grpc: false, grpcWeb: true, connect: true, readMaxBytes: CONNECT_READ_MAX_BYTES })
   .service(AuthServiceDesc, authServiceImpl)
@@ -54,7 +55,8 @@ const serveConnect = Effect.gen(function*() {
   const request = yield* HttpServerRequest.HttpServerRequest
   const handler = handlerByPath.get(pathOf(request.url))
   if (handler === undefined) return yield* HttpFailure.notFound("no such RPC")
-  const body = new Uint8Array(yield* request.arrayBuffer)
+  // At most MAX_BODY_BYTES, checked before and while reading (413 envelope beyond, as REST).
+  const body = new Uint8Array(yield* readBodyBytes)
   const run = yield* requestRunner
   const response = yield* Effect.tryPromise({
     try: (signal) =>
