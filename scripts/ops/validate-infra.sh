@@ -6,7 +6,7 @@
 #      schemas of PyPI's kubernetes-validate (oldest and newest Kubernetes version we support), plus a
 #      negative control: an object with an unknown field must be rejected;
 #      and the repo's own rules over the rendered objects (scripts/ops/ManifestRules.ts);
-#   3. promtool check rules (and promtool test rules for infra/prometheus/*.test.yml, if any);
+#   3. promtool check rules, and promtool test rules for the rule unit tests under infra/prometheus;
 #   4. every metric name in infra/grafana dashboards and infra/prometheus rules is exported by the code.
 # Tools come from scripts/ops/tools.sh (pinned, cached under ~/.cache/pylon; only its first run
 # downloads). Nothing here writes into the working tree.
@@ -72,15 +72,17 @@ node scripts/ops/check-manifests.ts "$work"/rendered/*.json | sed "s/^/[validate
 
 # 3. Alerting/recording rules. Debian's promtool has no Kubernetes service discovery, so
 #    prometheus.yml (kubernetes_sd_configs) is not checked here.
-rule_files=()
-for file in infra/prometheus/*.yml infra/prometheus/*.yaml; do
-  [ -f "$file" ] && grep -q '^groups:' "$file" && rule_files+=("$file")
-done
+#    Rule files are the YAML files under infra/prometheus with a top-level `groups:`; rule unit tests
+#    (promtool test rules) the ones with a top-level `tests:`.
+rule_files=() rule_tests=()
+while IFS= read -r -d '' file; do
+  if grep -q '^groups:' "$file"; then rule_files+=("$file"); fi
+  if grep -q '^tests:' "$file"; then rule_tests+=("$file"); fi
+done < <(find infra/prometheus -type f \( -name '*.yml' -o -name '*.yaml' \) -print0 | sort -z)
 if [ "${#rule_files[@]}" -gt 0 ]; then
   "$PROMTOOL" check rules "${rule_files[@]}" | sed "s/^/[promtool] /"
 fi
-rule_tests=(infra/prometheus/*.test.yml)
-if [ -f "${rule_tests[0]}" ]; then
+if [ "${#rule_tests[@]}" -gt 0 ]; then
   "$PROMTOOL" test rules "${rule_tests[@]}" | sed "s/^/[promtool] /"
 fi
 
