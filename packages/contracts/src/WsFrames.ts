@@ -38,6 +38,7 @@ export const WsCloseCode = {
   SlowConsumer: 4008
 } as const
 
+/** The largest client frame every Pylon WebSocket server accepts (`maxPayload`); larger closes with 1009. */
 export const MAX_FRAME_BYTES = 64 * 1024
 
 // ---------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { Cause, Clock, Effect, Layer, Metric, Option } from "effect"
 import type { Types } from "effect"
 import { HttpRouter, HttpServer, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { MAX_FRAME_BYTES } from "@pylon/contracts/WsFrames"
 import { corsMiddleware, corsPolicy } from "./Cors.ts"
 import { Draining } from "./Draining.ts"
 import { HttpFailure, respondError, respondFailure, respondOk } from "./HttpEnvelope.ts"
@@ -14,8 +15,6 @@ import { MetricsServerLive } from "./MetricsServer.ts"
 import { withSecurityHeaders } from "./SecurityHeaders.ts"
 import { nodeServerOptions, ServerConfig } from "./ServerConfig.ts"
 import { UpgradeInterceptor, UpgradeRoutingServer } from "./UpgradeInterceptor.ts"
-
-export const MAX_WS_FRAME_BYTES = 64 * 1024
 
 const httpRequests = Metric.counter("pylon_http_requests_total", {
   description: "HTTP requests served, by method, route and status"
@@ -146,7 +145,7 @@ export const serve = <E, R>(routes: Layer.Layer<never, E, R>) =>
       port: config.port,
       host: config.host,
       gracefulShutdownTimeout: "10 seconds",
-      websocket: { maxPayload: MAX_WS_FRAME_BYTES, perMessageDeflate: false }
+      websocket: { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false }
     })
     const drainOnShutdown = Layer.effectDiscard(Effect.gen(function*() {
       const draining = yield* Draining

@@ -3,9 +3,8 @@
  * channel discovery. Each authenticates the caller, decodes input with the contract Schemas
  * and calls the room service through `RoomsClient`; responses are the contract's encoded JSON.
  */
-import { Context, Effect, Layer, Schema } from "effect"
+import { Effect, Layer, Schema } from "effect"
 import type { HttpServerResponse } from "effect/http"
-import type { RoomId, UserId } from "@pylon/contracts/Ids"
 import { RoomId as RoomIdSchema } from "@pylon/contracts/Ids"
 import {
   ChannelsQuery,
@@ -20,23 +19,13 @@ import { respondOk } from "@pylon/platform/HttpEnvelope"
 import { decodeJsonBody, decodePathParam, decodeQuery } from "@pylon/platform/HttpRequestDecoding"
 import { resource } from "@pylon/platform/HttpServerLive"
 import { RoomsClient } from "../clients/ServiceClients.ts"
+import { MembershipEvents } from "../ws/MembershipEvents.ts"
 import { requireAuth } from "./AuthHttp.ts"
 import { failWithRpcError } from "./HttpErrors.ts"
 import { withRateLimit } from "./RateLimitGuard.ts"
 
-export interface MembershipEventsShape {
-  /** The user is no longer a member of the room: their live sockets must stop receiving it. */
-  readonly left: (userId: UserId, roomId: RoomId) => Effect.Effect<void>
-}
-
-/**
- * Membership changes made over REST that the WebSocket side must act on at once (API.md §4:
- * "Leaving unsubscribes the user's live sockets from the room"). A no-op until the gateway's
- * WebSocket layer provides its own (`Layer.succeed(MembershipEvents, …)`).
- */
-export const MembershipEvents = Context.Reference<MembershipEventsShape>("pylon/gateway/MembershipEvents", {
-  defaultValue: () => ({ left: () => Effect.void })
-})
+// Re-exported for `connect/RoomConnect.ts`, which still imports it from here.
+export { MembershipEvents } from "../ws/MembershipEvents.ts"
 
 /** 200 (or `status`) with `value` encoded by `schema`; an unencodable value is a bug. */
 const respondWith = <S extends Schema.Top & { readonly EncodingServices: never }>(

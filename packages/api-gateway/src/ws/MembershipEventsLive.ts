@@ -5,7 +5,7 @@
  */
 import { Effect, Layer } from "effect"
 import { encodeServerFrame } from "@pylon/contracts/WsFrames"
-import { MembershipEvents } from "../http/RoomsHttp.ts"
+import { MembershipEvents } from "./MembershipEvents.ts"
 import { RoomFanout } from "./RoomFanout.ts"
 
 export const MembershipEventsLive = Layer.effect(

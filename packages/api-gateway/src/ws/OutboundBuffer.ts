@@ -4,20 +4,23 @@
  * above it they wait here, flushed on a short timer. When `capacity` frames are waiting the reader
  * is too slow: `offer` refuses and the session closes the socket with 4008.
  */
-import type { WebSocket } from "ws"
+import type { SessionSocket } from "./SessionSocket.ts"
+
+/** What the buffer needs of the socket. */
+export type FrameWriter = Pick<SessionSocket, "isOpen" | "bufferedAmount" | "send">
 
 const RETRY_MS = 5
 
 export class OutboundBuffer {
-  private readonly ws: WebSocket
+  private readonly socket: FrameWriter
   private readonly capacity: number
   private readonly highWaterBytes: number
   private items: Array<string | undefined> = []
   private head = 0
   private timer: ReturnType<typeof setTimeout> | undefined = undefined
 
-  constructor(ws: WebSocket, capacity: number, highWaterBytes: number) {
-    this.ws = ws
+  constructor(socket: FrameWriter, capacity: number, highWaterBytes: number) {
+    this.socket = socket
     this.capacity = capacity
     this.highWaterBytes = highWaterBytes
   }
@@ -48,18 +51,18 @@ export class OutboundBuffer {
   }
 
   private flush(): void {
-    const ws = this.ws
-    while (this.size > 0 && ws.readyState === ws.OPEN && ws.bufferedAmount <= this.highWaterBytes) {
+    const socket = this.socket
+    while (this.size > 0 && socket.isOpen && socket.bufferedAmount <= this.highWaterBytes) {
       const json = this.items[this.head]
       this.items[this.head] = undefined
       this.head++
-      if (json !== undefined) ws.send(json)
+      if (json !== undefined) socket.send(json)
     }
     if (this.head > 0 && (this.size === 0 || this.head >= this.capacity)) {
       this.items = this.items.slice(this.head)
       this.head = 0
     }
-    if (this.size > 0 && ws.readyState === ws.OPEN && this.timer === undefined) {
+    if (this.size > 0 && socket.isOpen && this.timer === undefined) {
       this.timer = setTimeout(() => {
         this.timer = undefined
         this.flush()

@@ -5,7 +5,7 @@
  * forwarded once per node per interval, which is harmless (typing expires after 5 s anyway) and
  * keeps a network hop off every keystroke.
  */
-import { Context, Effect, Layer } from "effect"
+import { Clock, Context, Effect, Layer } from "effect"
 import type { RoomId, UserId } from "@pylon/contracts/Ids"
 import { WsSettings } from "./WsSettings.ts"
 
@@ -46,15 +46,17 @@ export class TypingWindows {
 }
 
 export class TypingThrottle extends Context.Service<TypingThrottle, {
-  /** Whether this `typing` is forwarded (see `TypingWindows.admit`), on the wall clock. */
-  readonly admit: (userId: UserId, roomId: RoomId) => boolean
+  /** Whether this `typing` is forwarded (see `TypingWindows.admit`), on the caller's `Clock`. */
+  readonly admit: (userId: UserId, roomId: RoomId) => Effect.Effect<boolean>
 }>()("pylon/gateway/TypingThrottle") {
   static readonly layer = Layer.effect(
     TypingThrottle,
     Effect.gen(function*() {
       const settings = yield* WsSettings
       const windows = new TypingWindows(settings.typingThrottleMs)
-      return TypingThrottle.of({ admit: (userId, roomId) => windows.admit(userId, roomId, Date.now()) })
+      return TypingThrottle.of({
+        admit: (userId, roomId) => Effect.map(Clock.currentTimeMillis, (now) => windows.admit(userId, roomId, now))
+      })
     })
   )
 }

@@ -8,12 +8,15 @@ import type { Duplex } from "node:stream"
 import { Effect, Exit, FiberSet, Layer } from "effect"
 import { WebSocketServer } from "ws"
 import type { WebSocket } from "ws"
-import { MAX_FRAME_BYTES } from "@pylon/contracts/WsFrames"
+import { MAX_FRAME_BYTES, WsCloseCode } from "@pylon/contracts/WsFrames"
 import { corsPolicy, isUpgradeOriginAllowed } from "@pylon/platform/Cors"
 import { ServerConfig } from "@pylon/platform/ServerConfig"
 import { UpgradeInterceptor } from "@pylon/platform/UpgradeInterceptor"
 import { AuthService } from "../auth/AuthService.ts"
-import { CLOSE_GOING_AWAY, runSession } from "./WsSession.ts"
+import { TrustedProxySettings } from "../http/RateLimitGuard.ts"
+import { upgradeClientAddress } from "./ConnectionLimits.ts"
+import { wsSessionSocket } from "./SessionSocket.ts"
+import { runSession } from "./WsSession.ts"
 
 export const WS_PATH = "/ws"
 
@@ -38,6 +41,7 @@ export const WsEndpointLive = Layer.effect(
   Effect.gen(function*() {
     const auth = yield* AuthService
     const origins = corsPolicy((yield* ServerConfig).corsOrigins)
+    const trustedProxies = yield* TrustedProxySettings
     const run = yield* FiberSet.makeRuntime<Effect.Services<ReturnType<typeof runSession>>>()
     const runAuth = yield* FiberSet.makeRuntimePromise<never>()
     const sockets = new Set<WebSocket>()
@@ -48,7 +52,7 @@ export const WsEndpointLive = Layer.effect(
     // as a no-op, when this layer is released.
     const drain = () => {
       accepting = false
-      for (const socket of sockets) socket.close(CLOSE_GOING_AWAY, "server draining")
+      for (const socket of sockets) socket.close(WsCloseCode.GoingAway, "server draining")
       wss.close()
     }
     yield* Effect.addFinalizer(() => Effect.sync(drain))
@@ -79,7 +83,7 @@ export const WsEndpointLive = Layer.effect(
         wss.handleUpgrade(request, socket, head, (ws) => {
           sockets.add(ws)
           ws.once("close", () => sockets.delete(ws))
-          run(runSession(ws, exit.value, request).pipe(
+          run(runSession(wsSessionSocket(ws), exit.value, upgradeClientAddress(request, trustedProxies)).pipe(
             Effect.catchCause((cause) => Effect.logError("websocket session failed", cause))
           ))
         })

@@ -34,22 +34,39 @@ const int = (name: string, fallback: number) => Config.Int(name).pipe(Config.wit
 const positive = (name: string, fallback: number) =>
   Config.schema(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)), name).pipe(Config.withDefault(fallback))
 
+/** The value of each setting when its variable is not set. */
+const DEFAULTS: WsSettingsShape = {
+  pingIntervalMs: 25_000,
+  idleTimeoutMs: 60_000,
+  outboundQueue: 1024,
+  socketHighWaterBytes: 256 * 1024,
+  presenceLeaseMs: 60_000,
+  inboundBufferBytes: 128 * 1024,
+  maxFramesInFlight: 16,
+  rpcTimeoutMs: 10_000,
+  maxConnectionsPerUser: 32,
+  maxConnectionsPerAddress: 512,
+  typingThrottleMs: 1_000
+}
+
 export class WsSettings extends Context.Service<WsSettings, WsSettingsShape>()("pylon/gateway/WsSettings") {
+  static readonly defaults = DEFAULTS
+
   static readonly layer = Layer.effect(
     WsSettings,
     Effect.gen(function*() {
       return WsSettings.of({
-        pingIntervalMs: yield* int("WS_PING_INTERVAL_MS", 25_000),
-        idleTimeoutMs: yield* int("WS_IDLE_TIMEOUT_MS", 60_000),
-        outboundQueue: yield* int("WS_OUTBOUND_QUEUE", 1024),
-        socketHighWaterBytes: yield* int("WS_SOCKET_HIGH_WATER_BYTES", 256 * 1024),
-        presenceLeaseMs: (yield* int("PRESENCE_LEASE_TTL_SECONDS", 60)) * 1000,
-        inboundBufferBytes: yield* positive("WS_INBOUND_BUFFER_BYTES", 128 * 1024),
-        maxFramesInFlight: yield* positive("WS_MAX_FRAMES_IN_FLIGHT", 16),
-        rpcTimeoutMs: yield* positive("WS_RPC_TIMEOUT_MS", 10_000),
-        maxConnectionsPerUser: yield* positive("WS_MAX_CONNECTIONS_PER_USER", 32),
-        maxConnectionsPerAddress: yield* positive("WS_MAX_CONNECTIONS_PER_ADDRESS", 512),
-        typingThrottleMs: yield* int("WS_TYPING_THROTTLE_MS", 1_000)
+        pingIntervalMs: yield* int("WS_PING_INTERVAL_MS", DEFAULTS.pingIntervalMs),
+        idleTimeoutMs: yield* int("WS_IDLE_TIMEOUT_MS", DEFAULTS.idleTimeoutMs),
+        outboundQueue: yield* int("WS_OUTBOUND_QUEUE", DEFAULTS.outboundQueue),
+        socketHighWaterBytes: yield* int("WS_SOCKET_HIGH_WATER_BYTES", DEFAULTS.socketHighWaterBytes),
+        presenceLeaseMs: (yield* int("PRESENCE_LEASE_TTL_SECONDS", DEFAULTS.presenceLeaseMs / 1000)) * 1000,
+        inboundBufferBytes: yield* positive("WS_INBOUND_BUFFER_BYTES", DEFAULTS.inboundBufferBytes),
+        maxFramesInFlight: yield* positive("WS_MAX_FRAMES_IN_FLIGHT", DEFAULTS.maxFramesInFlight),
+        rpcTimeoutMs: yield* positive("WS_RPC_TIMEOUT_MS", DEFAULTS.rpcTimeoutMs),
+        maxConnectionsPerUser: yield* positive("WS_MAX_CONNECTIONS_PER_USER", DEFAULTS.maxConnectionsPerUser),
+        maxConnectionsPerAddress: yield* positive("WS_MAX_CONNECTIONS_PER_ADDRESS", DEFAULTS.maxConnectionsPerAddress),
+        typingThrottleMs: yield* int("WS_TYPING_THROTTLE_MS", DEFAULTS.typingThrottleMs)
       })
     })
   )
