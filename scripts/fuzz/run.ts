@@ -28,7 +28,9 @@ import { inspectorUrlOn, serverHeapProbe } from "./ServerHeap.ts"
 class FuzzRunError extends Data.TaggedError("FuzzRunError")<{ readonly message: string }> {}
 
 const usage = `usage: npm run fuzz -- [--http-cases=66000] [--ws-cases=34000] [--seed=N] [--concurrency=4]
-                     [--warmup=2000] [--base-url=http://host:port --jwt-secret=S] [--out-dir=scripts/fuzz/results]`
+                     [--warmup=2000] [--base-url=http://host:port --jwt-secret=S] [--out-dir=scripts/fuzz/results]
+                     [--http-from=I --ws-from=J] (start at those case indices: with --seed, replays cases I… and J…)
+                     [--server-log] (show the server's own output)`
 
 /** Heap growth after a full GC that still counts as "back to the baseline". */
 const HEAP_TOLERANCE_BYTES = 64 * 1024 * 1024
@@ -42,6 +44,9 @@ const readOptions = Effect.try({
         seed: { type: "string", default: String(Math.floor(Math.random() * 0x7fff_ffff)) },
         concurrency: { type: "string", default: "4" },
         warmup: { type: "string", default: "2000" },
+        "http-from": { type: "string", default: "0" },
+        "ws-from": { type: "string", default: "0" },
+        "server-log": { type: "boolean", default: false },
         "base-url": { type: "string" },
         "jwt-secret": { type: "string" },
         "out-dir": { type: "string", default: NodePath.join(import.meta.dirname, "results") },
@@ -60,6 +65,8 @@ const readOptions = Effect.try({
       seed: int("seed", values.seed),
       concurrency: Math.max(1, int("concurrency", values.concurrency)),
       warmup: int("warmup", values.warmup),
+      from: { http: int("http-from", values["http-from"]), ws: int("ws-from", values["ws-from"]) },
+      serverLog: values["server-log"],
       baseUrl: values["base-url"],
       jwtSecret: values["jwt-secret"] ?? process.env["JWT_SECRET"] ?? randomBytes(24).toString("hex"),
       outDir: NodePath.resolve(values["out-dir"])
@@ -78,7 +85,7 @@ interface ServerUnderTest {
 }
 
 /** `pylon dev` as a child process on a free port, its output scanned for errors and its inspector URL. */
-const startDevServer = (jwtSecret: string) =>
+const startDevServer = (jwtSecret: string, showLog: boolean) =>
   Effect.gen(function*() {
     const dataDir = yield* Effect.acquireRelease(
       Effect.promise(() => mkdtemp(NodePath.join(tmpdir(), "pylon-fuzz-"))),
@@ -91,14 +98,22 @@ const startDevServer = (jwtSecret: string) =>
       command: "dev",
       port,
       env: { ...fuzzServerEnv(jwtSecret), APP_HOST: "127.0.0.1", PYLON_DATA_DIR: dataDir, NODE_OPTIONS: `--inspect=127.0.0.1:${inspectPort}` }
-    }, { quiet: true, readyTimeoutMs: 120_000 }).pipe(Effect.mapError((error) => new FuzzRunError({ message: `pylon dev did not start: ${error.message}` })))
+    }, { quiet: !showLog, readyTimeoutMs: 120_000 }).pipe(Effect.mapError((error) => new FuzzRunError({ message: `pylon dev did not start: ${error.message}` })))
+    // WARN and worse, each with the lines that continue it (the logger prints a cause over several lines).
     const errors: Array<string> = []
     let errorCount = 0
+    let continuing: Array<string> | undefined
     const scan = (stream: NodeJS.ReadableStream | null) =>
       stream === null ? undefined : createInterface({ input: stream }).on("line", (line) => {
-        if (/\b(ERROR|FATAL)\b/.test(line)) {
+        if (/\b(WARN|ERROR|FATAL)\b/.test(line)) {
           errorCount++
-          if (errors.length < 50) errors.push(line.slice(0, 2000))
+          continuing = errors.length < 100 ? [line.slice(0, 2000)] : undefined
+          if (continuing !== undefined) errors.push(continuing[0] ?? "")
+        } else if (continuing !== undefined && !/^\[\d/.test(line) && continuing.length < 20) {
+          continuing.push(line.slice(0, 500))
+          errors[errors.length - 1] = continuing.join("\n")
+        } else {
+          continuing = undefined
         }
       })
     scan(service.child.stdout)
@@ -124,7 +139,7 @@ const program = Effect.gen(function*() {
   if (options.help) return yield* Console.log(usage)
   const startedAt = new Date()
   const server: ServerUnderTest = options.baseUrl === undefined
-    ? yield* startDevServer(options.jwtSecret)
+    ? yield* startDevServer(options.jwtSecret, options.serverLog)
     : { baseUrl: options.baseUrl, description: `existing server at ${options.baseUrl}`, memory: undefined, exited: () => undefined, errorLines: () => [] }
   yield* Console.log(`fuzz: ${server.description}; seed ${options.seed} (replay with --seed=${options.seed}); ${options.httpCases} HTTP + ${options.wsCases} WebSocket cases`)
 
@@ -137,6 +152,7 @@ const program = Effect.gen(function*() {
     httpCases: options.httpCases,
     wsCases: options.wsCases,
     warmupCases: options.warmup,
+    from: options.from,
     concurrency: options.concurrency,
     jwtSecret: options.jwtSecret,
     timeoutMs: 30_000,
@@ -176,7 +192,7 @@ const program = Effect.gen(function*() {
     target: server.description,
     options: { ...options, jwtSecret: "(redacted)" },
     verdict,
-    server: { exited: exited ?? null, errorLogLines: server.errorLines() },
+    server: { exited: exited ?? null, warnAndErrorLogs: server.errorLines() },
     memoryTrend: trend,
     report
   }

@@ -40,6 +40,11 @@ export interface CampaignOptions {
   readonly wsCases: number
   /** Cases of each stream run before the memory baseline is taken (they are counted too). */
   readonly warmupCases: number
+  /**
+   * First case index of each stream (default 0): with the same seed, `httpFrom: 64285,
+   * httpCases: 64286` replays exactly case 285 of HTTP batch 128 (batch size 500).
+   */
+  readonly from?: { readonly http: number; readonly ws: number } | undefined
   /** HTTP requests in flight at once. */
   readonly concurrency: number
   readonly jwtSecret: string
@@ -308,8 +313,12 @@ export const runCampaign = (options: CampaignOptions): Effect.Effect<CampaignRep
           ws.reconnects++
           // Joined rooms make the valid `message`/`typing`/`leave` frames do real work (not just NOT_JOINED).
           for (const room of [fixtures.rooms.ownRoom, fixtures.rooms.memberRoom]) {
-            const joined = yield* Effect.promise(() => socket!.exchange(JSON.stringify({ type: "join", room_id: room }), false, options.timeoutMs))
-            inspectFrames(joined.frames, [])
+            const frame = JSON.stringify({ type: "join", room_id: room })
+            const joined = yield* Effect.promise(() => socket!.exchange(frame, false, options.timeoutMs))
+            const violations = inspectFrames(joined.frames, [])
+            if (violations.length > 0) {
+              record("ws", "GET /ws (frames)", violations, `text frame: ${frame} (the fuzzer's own join after reconnecting)\n  → ${joined.frames.join(" | ")}`, caseRef, [label])
+            }
           }
         }
         const data = typeof c.payload.data === "string" && hasPlaceholder(c.payload.data)
@@ -375,8 +384,12 @@ export const runCampaign = (options: CampaignOptions): Effect.Effect<CampaignRep
         stream("ws", wsArbitrary, from.ws, to.ws, runWs, 1)
       ], { concurrency: 2, discard: true })
 
-    const warm = { http: Math.min(options.warmupCases, options.httpCases), ws: Math.min(options.warmupCases, options.wsCases) }
-    yield* both({ http: 0, ws: 0 }, warm)
+    const first = options.from ?? { http: 0, ws: 0 }
+    const warm = {
+      http: Math.min(first.http + options.warmupCases, options.httpCases),
+      ws: Math.min(first.ws + options.warmupCases, options.wsCases)
+    }
+    yield* both(first, warm)
     yield* sampleMemory("baseline (after warm-up)")
     yield* both(warm, { http: options.httpCases, ws: options.wsCases })
     socket?.close()
