@@ -98,8 +98,13 @@ mkdir -p "$cache"
 exec 9>"$cache/.ops-tools.lock"
 flock -w 900 9 || { log "timed out waiting for $cache/.ops-tools.lock"; exit 1; }
 
-echo "KUSTOMIZE=$(go_tool kustomize sigs.k8s.io/kustomize/kustomize/v5 "$KUSTOMIZE_VERSION")"
-echo "KUBECONFORM=$(go_tool kubeconform github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_VERSION")"
-echo "K8S_SCHEMAS=$(schemas)"
-echo "PROMTOOL=$(find_promtool)"
-echo "PYYAML_PATH=$(pyyaml)"
+# Each tool into a variable first: a failed install stops the script (set -e sees an assignment's
+# status, not a command substitution's inside another command's arguments).
+kustomize="$(go_tool kustomize sigs.k8s.io/kustomize/kustomize/v5 "$KUSTOMIZE_VERSION")"
+kubeconform="$(go_tool kubeconform github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_VERSION")"
+k8s_schemas="$(schemas)"
+promtool="$(find_promtool)"
+pyyaml_path="$(pyyaml)"
+# KEY=value lines for eval, quoted so a cache path with spaces survives.
+printf '%s=%q\n' KUSTOMIZE "$kustomize" KUBECONFORM "$kubeconform" K8S_SCHEMAS "$k8s_schemas" \
+  PROMTOOL "$promtool" PYYAML_PATH "$pyyaml_path"

@@ -14,7 +14,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 
-eval "$(bash scripts/ops/tools.sh)"
+tools="$(bash scripts/ops/tools.sh)"   # an assignment, so a failed install stops here (set -e)
+eval "$tools"
 K8S_VERSIONS=(1.30.0 1.35.0)
 
 work="$(mktemp -d)"
