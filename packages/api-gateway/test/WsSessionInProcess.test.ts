@@ -216,8 +216,8 @@ const witness = (roomId: RoomId, userId: UserId, lastSeq: number) =>
     return seqs
   })
 
-/** Stores a message of `userId` and publishes it as the gateway does after the ack. */
-const sendAndPublish = (userId: UserId, roomId: RoomId, content: string) =>
+/** Stores a message of `userId` (the chat service's side of a send). */
+const store = (userId: UserId, roomId: RoomId, content: string) =>
   Effect.gen(function*() {
     const { message } = yield* (yield* ChatClient).SendMessage({
       user_id: userId,
@@ -229,6 +229,7 @@ const sendAndPublish = (userId: UserId, roomId: RoomId, content: string) =>
     return message
   })
 
+/** Publishes a stored message on its room channel, as the sending gateway does after the ack. */
 const publish = (message: Parameters<typeof messageFrame>[0]) =>
   Effect.flatMap(RoomFanout, (fanout) =>
     fanout.publish(message.room_id, {
@@ -244,7 +245,7 @@ layer(TestLive, { excludeTestServices: true, timeout: "120 seconds" })("WebSocke
       const alice = yield* createUser("alice")
       const bob = yield* createUser("bob")
       const room = yield* createRoom(bob.id, [alice.id])
-      for (const n of [1, 2, 3]) yield* sendAndPublish(bob.id, room, `history ${n}`)
+      for (const n of [1, 2, 3]) yield* store(bob.id, room, `history ${n}`)
       const seen = yield* witness(room, bob.id, 3)
 
       const replayRead = yield* Deferred.make<void>()
@@ -258,8 +259,8 @@ layer(TestLive, { excludeTestServices: true, timeout: "120 seconds" })("WebSocke
 
       // Live while the replay is between its read and its writes: 5 first (4 is filled from
       // history by the node), then 4 again as a late duplicate.
-      const m4 = yield* sendAndPublish(bob.id, room, "live 4")
-      const m5 = yield* sendAndPublish(bob.id, room, "live 5")
+      const m4 = yield* store(bob.id, room, "live 4")
+      const m5 = yield* store(bob.id, room, "live 5")
       yield* publish(m5)
       yield* publish(m4)
       yield* waitUntil("the node to deliver 4 and 5", () => seen.length >= 2)
@@ -268,7 +269,7 @@ layer(TestLive, { excludeTestServices: true, timeout: "120 seconds" })("WebSocke
 
       yield* Deferred.succeed(releaseReplay, undefined)
       yield* waitUntil("replay and held messages", () => seqsOf(client.frames(), room).length >= 5)
-      yield* publish(yield* sendAndPublish(bob.id, room, "live 6"))
+      yield* publish(yield* store(bob.id, room, "live 6"))
       yield* waitUntil("the live message after the replay", () => seqsOf(client.frames(), room).length >= 6)
       yield* settle
       expect(seqsOf(client.frames(), room)).toEqual([1, 2, 3, 4, 5, 6])
@@ -285,7 +286,7 @@ layer(TestLive, { excludeTestServices: true, timeout: "120 seconds" })("WebSocke
       const seen = yield* witness(room, bob.id, 0)
       const client = yield* connect(alice)
       yield* join(client, room)
-      yield* publish(yield* sendAndPublish(bob.id, room, "before the leave"))
+      yield* publish(yield* store(bob.id, room, "before the leave"))
       yield* waitUntil("the first message", () => seqsOf(client.frames(), room).length === 1)
 
       // What `POST /rooms/:id/leave` does after the room service agreed.
@@ -294,7 +295,7 @@ layer(TestLive, { excludeTestServices: true, timeout: "120 seconds" })("WebSocke
       const fanout = yield* RoomFanout
       yield* waitUntil("the kick", () => fanout.subscribersOf(room).every((s) => s.userId !== alice.id))
 
-      yield* publish(yield* sendAndPublish(bob.id, room, "after the leave"))
+      yield* publish(yield* store(bob.id, room, "after the leave"))
       yield* waitUntil("the node to deliver the second message", () => seen.length === 2)
       client.receive({ type: "message", room_id: room, content: "still here?", client_msg_id: "k-1" })
       yield* waitUntil("the reply", () => client.frames().some((f) => f.type === "error"))
