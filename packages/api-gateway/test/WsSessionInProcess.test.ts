@@ -2,8 +2,8 @@
  * A WebSocket session driven in process (issue #13 item 3): a fake `SessionSocket`, the real
  * room, chat and presence services in process on the test database, the in-memory room bus, and
  * the `TestClock` for the session's time. Covers the ordering, replay and kick rules that
- * Topology.test.ts checks across processes, and the timers exactly: the idle timeout and the
- * token expiry close the connection at the configured instant, not a moment earlier.
+ * Topology.test.ts checks across processes, the slow-consumer close, and the timers exactly: the
+ * idle timeout and the token expiry close the connection at the configured instant, not earlier.
  *
  * Orderings are forced with Deferreds (a gated chat client), never by sleeping; the only real
  * waits are polls for work the database does, with generous deadlines.
@@ -86,6 +86,7 @@ const fakeSocket = (options: { readonly answersPings: boolean }) => {
   /** Frames that arrived before the session listened (a real socket holds them in its buffer). */
   const unread: Array<Incoming> = []
   let open = true
+  let bufferedAmount = 0
   let closedWith: { readonly code: number; readonly reason: string } | "terminated" | undefined
   const end = (how: NonNullable<typeof closedWith>) => {
     open = false
@@ -96,7 +97,9 @@ const fakeSocket = (options: { readonly answersPings: boolean }) => {
     get isOpen() {
       return open
     },
-    bufferedAmount: 0,
+    get bufferedAmount() {
+      return bufferedAmount
+    },
     send: (text) => void written.push(text),
     close: (code, reason) => {
       if (!open) return false
@@ -126,6 +129,10 @@ const fakeSocket = (options: { readonly answersPings: boolean }) => {
       const frame: Incoming = { kind: "text", data, bytes: Buffer.byteLength(data) }
       if (frameListeners.length === 0) unread.push(frame)
       for (const listener of frameListeners) listener(frame)
+    },
+    /** The client stops reading: the socket's send buffer stays full from now on. */
+    stall: () => {
+      bufferedAmount = Number.MAX_SAFE_INTEGER
     },
     frames: (): ReadonlyArray<ServerFrame> => written.map((text) => decodeFrame(text)),
     closedWith: () => closedWith
@@ -172,10 +179,16 @@ let nextSession = 0
 /** Runs a session of `user` on a fake socket, its token expiring at `exp` (seconds, TestClock time). */
 const connect = (
   user: { readonly id: UserId; readonly username: string },
-  options: { readonly exp?: number; readonly answersPings?: boolean; readonly chat?: ChatClient["Service"] } = {}
+  options: {
+    readonly exp?: number
+    readonly answersPings?: boolean
+    readonly chat?: ChatClient["Service"]
+    readonly outboundQueue?: number
+  } = {}
 ) =>
   Effect.gen(function*() {
     const client = fakeSocket({ answersPings: options.answersPings ?? true })
+    const base = yield* WsSettings
     const claims = decodeClaims({
       sub: user.id,
       username: user.username,
@@ -185,7 +198,9 @@ const connect = (
       iat: 0,
       exp: options.exp ?? 24 * 3600
     })
-    const session = runSession(client.socket, claims, "192.0.2.1")
+    const session = runSession(client.socket, claims, "192.0.2.1").pipe(
+      Effect.provideService(WsSettings, { ...base, outboundQueue: options.outboundQueue ?? base.outboundQueue })
+    )
     const fiber = yield* (options.chat === undefined ? session : Effect.provideService(session, ChatClient, options.chat)).pipe(
       Effect.forkChild
     )
@@ -342,6 +357,23 @@ layer(TestLive, { excludeTestServices: true, timeout: "120 seconds" })("WebSocke
         ClientMsgId.make("b-2")
       ])
       yield* Fiber.interrupt(client.fiber)
+    }).pipe(Effect.provide(TestClock.layer())))
+
+  it.effect("a client that stops reading is closed with 4008 once its outbound queue is full", () =>
+    Effect.gen(function*() {
+      const alice = yield* createUser("alice")
+      const bob = yield* createUser("bob")
+      const room = yield* createRoom(bob.id, [alice.id])
+      const client = yield* connect(alice, { outboundQueue: 3 })
+      yield* join(client, room)
+      client.stall()
+      for (const n of [1, 2, 3]) yield* publish(yield* store(bob.id, room, `queued ${n}`))
+      yield* settle
+      expect(client.closedWith()).toBeUndefined()
+      yield* publish(yield* store(bob.id, room, "one too many"))
+      yield* waitUntil("the slow-consumer close", () => client.closedWith() !== undefined)
+      expect(client.closedWith()).toEqual({ code: WsCloseCode.SlowConsumer, reason: "slow consumer" })
+      yield* Fiber.join(client.fiber)
     }).pipe(Effect.provide(TestClock.layer())))
 
   it.effect("a silent connection is dropped after exactly WS_IDLE_TIMEOUT_MS; one answering pings stays", () =>
