@@ -5,7 +5,7 @@
  * Every dependency is a devDependency: production installs skip this package's graph.
  *
  * - `TestDatabase`: a fresh, migrated PostgreSQL database per test file
- * - `TcpProxy`: a TCP proxy a test can cut, to make PostgreSQL or Kafka unreachable
+ * - `TcpProxy`, `ProxiedDatabase`: a TCP proxy a test can cut, to make PostgreSQL or Kafka unreachable
  * - `KafkaTopicReader`, `EventPublisherContract`: reading topics back; the EventPublisher suite
  * - `ChatFixtures`: users, rooms and an in-process chat client on a test database
  * - `Rest`, `WsClient`: a REST client and a WebSocket client for end-to-end tests
