@@ -7,11 +7,11 @@
  */
 import { randomBytes } from "node:crypto"
 import { Effect, Exit, Scope } from "effect"
-import { freePorts } from "../../packages/pylon/src/FreePorts.ts"
 import { startService } from "../../packages/pylon/src/ServiceProcess.ts"
 import type { RunningService, ServiceSpec } from "../../packages/pylon/src/ServiceProcess.ts"
 import { startFaultProxy } from "./FaultProxy.ts"
 import type { FaultProxy } from "./FaultProxy.ts"
+import { stablePorts } from "./StablePorts.ts"
 
 export interface ServiceHandle {
   readonly name: string
@@ -30,6 +30,15 @@ export interface ChaosStackInfo {
   readonly chatProxy: FaultProxy
   /** Between gateway 2 and Redis. */
   readonly redisProxy: FaultProxy
+  /** Processes that exited without being killed by a fault (a crash is a finding of its own). */
+  readonly crashes: ReadonlyArray<Crash>
+}
+
+export interface Crash {
+  readonly service: string
+  readonly at: number
+  readonly code: number | null
+  readonly signal: string | null
 }
 
 const HIGH = "100000000"
@@ -52,7 +61,7 @@ const RUN_ENV: Record<string, string> = {
   OUTBOX_RETRY_MAX_MS: "2000"
 }
 
-const handle = (spec: ServiceSpec, quiet: boolean) =>
+const handle = (spec: ServiceSpec, quiet: boolean, crashes: Array<Crash>) =>
   Effect.gen(function*() {
     let running: { readonly service: RunningService; readonly scope: Scope.Closeable } | undefined
     const start = Effect.gen(function*() {
@@ -62,6 +71,10 @@ const handle = (spec: ServiceSpec, quiet: boolean) =>
         Effect.onError(() => Scope.close(scope, Exit.void))
       )
       running = { service, scope }
+      service.child.once("exit", (code, signal) => {
+        // `kill` clears `running` before it signals, so only an exit nobody asked for lands here.
+        if (running?.service === service) crashes.push({ service: spec.name, at: Date.now(), code, signal })
+      })
     })
     yield* start
     yield* Effect.addFinalizer(() => running === undefined ? Effect.void : Scope.close(running.scope, Exit.void))
@@ -90,7 +103,8 @@ export const startChaosStack = (
   options: { readonly quiet: boolean }
 ) =>
   Effect.gen(function*() {
-    const [room, chat, presence, notification, gatewayA, gatewayB] = yield* freePorts(6)
+    const crashes: Array<Crash> = []
+    const [room, chat, presence, notification, gatewayA, gatewayB] = yield* stablePorts(6)
     if (
       room === undefined || chat === undefined || presence === undefined || notification === undefined ||
       gatewayA === undefined || gatewayB === undefined
@@ -123,7 +137,7 @@ export const startChaosStack = (
         spec("presence", "presence", presence),
         spec("notification", "notification", notification)
       ],
-      (s) => handle(s, options.quiet),
+      (s) => handle(s, options.quiet, crashes),
       { concurrency: "unbounded" }
     )
     const [g1, g2] = yield* Effect.forEach(
@@ -131,7 +145,7 @@ export const startChaosStack = (
         spec("gateway-1", "gateway", gatewayA, { CHAT_SERVICE_URL: `http://127.0.0.1:${chatProxy.port}` }),
         spec("gateway-2", "gateway", gatewayB, { REDIS_URL: `redis://127.0.0.1:${redisProxy.port}` })
       ],
-      (s) => handle(s, options.quiet),
+      (s) => handle(s, options.quiet, crashes),
       { concurrency: "unbounded" }
     )
     if (roomH === undefined || chatH === undefined || presenceH === undefined || notificationH === undefined || g1 === undefined || g2 === undefined) {
@@ -141,7 +155,8 @@ export const startChaosStack = (
       gateways: [g1, g2],
       services: { room: roomH, chat: chatH, presence: presenceH, notification: notificationH },
       chatProxy,
-      redisProxy
+      redisProxy,
+      crashes
     }
     return info
   })

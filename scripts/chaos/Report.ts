@@ -1,4 +1,5 @@
 /** The run's JSON report and its one-screen human summary. */
+import type { Crash } from "./ChaosStack.ts"
 import type { CheckResult } from "./Checker.ts"
 import { PROPERTIES } from "./Checker.ts"
 
@@ -15,6 +16,8 @@ export interface RunInfo {
   /** Did every connection reach its rooms' last seq without an extra message to trigger gap repair? */
   readonly convergedWithoutSentinel: boolean
   readonly pipelinesDrained: boolean
+  /** Service processes that exited on their own; any fails the run. */
+  readonly crashes: ReadonlyArray<Crash>
   readonly command: string
 }
 
@@ -31,7 +34,7 @@ export interface ChaosReport {
 }
 
 export const makeReport = (run: RunInfo, result: CheckResult): ChaosReport => ({
-  ok: result.ok,
+  ok: result.ok && run.crashes.length === 0,
   run,
   properties: result.properties,
   faults: result.faults,
@@ -46,13 +49,16 @@ const pad = (s: string, n: number) => s.padEnd(n)
 export const renderSummary = (report: ChaosReport): string => {
   const { run, stats } = report
   const lines = [
-    `chaos run ${run.runId} (seed ${run.seed}): ${report.ok ? "PASS — no violations" : `FAIL — ${report.violationCount} violation(s)`}`,
+    `chaos run ${run.runId} (seed ${run.seed}): ${
+      report.ok ? "PASS — no violations" : `FAIL — ${report.violationCount} violation(s), ${run.crashes.length} process crash(es)`
+    }`,
     `  ${Math.round(run.durationMs / 1000)} s total, ${Math.round(run.faultPhaseMs / 1000)} s under faults; ${run.users} users, ${run.devices} devices, ${run.rooms} rooms`,
     `  sends: ${stats.logicalSends} (${stats.sends} attempts, ${stats.retries} retries) → acked ${stats.acked}, refused ${stats.definiteFailures}, unresolved ${stats.ambiguous}`,
     `  stored ${stats.storedMessages}, topic ${stats.topicEvents} (${stats.topicDuplicates} duplicate records), notifications ${stats.notifications}`,
     `  deliveries ${stats.deliveries} over ${stats.segments} subscriptions on ${stats.connections} connections (closes by code: ${
       Object.entries(stats.closeCodes).map(([code, n]) => `${code}×${n}`).join(", ") || "none"
     })`,
+    ...run.crashes.map((c) => `  CRASH: ${c.service} exited on its own (code ${c.code}, signal ${c.signal}) at ${new Date(c.at).toISOString()}`),
     `  converged without a sentinel message: ${run.convergedWithoutSentinel ? "yes" : "no"}; outbox/notifications drained: ${run.pipelinesDrained ? "yes" : "no"}`,
     "",
     `  ${pad("property", 16)}${pad("checked", 10)}violations`,

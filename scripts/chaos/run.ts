@@ -156,13 +156,16 @@ const program = Effect.gen(function*() {
     faultsRequested: config.faults,
     convergedWithoutSentinel,
     pipelinesDrained,
+    crashes: [...stack.crashes],
     command: `npm run chaos -- ${argv.join(" ")}`.trim()
   }, result)
   const summary = renderSummary(report)
   writeFileSync(NodePath.join(outDir, "report.json"), JSON.stringify(report, null, 2) + "\n")
   writeFileSync(NodePath.join(outDir, "summary.txt"), summary + "\n")
   yield* Console.log(`\n${summary}\n\nreport: ${NodePath.join(outDir, "report.json")}`)
-  if (!report.ok) return yield* new ChaosViolations({ message: `${report.violationCount} violation(s); see ${outDir}` })
+  if (!report.ok) {
+    return yield* new ChaosViolations({ message: `${report.violationCount} violation(s), ${stack.crashes.length} crash(es); see ${outDir}` })
+  }
 }).pipe(Effect.scoped)
 
 /** Ctrl-C / SIGTERM interrupt the run, so its finalizers stop every process and drop the database. */
