@@ -289,17 +289,8 @@ layer(gatewayLayer(), { excludeTestServices: true })("api-gateway over HTTP", (i
         expect(second.text).toBe(first.text)
         expect(third.text).toBe(first.text)
 
-        // Loose timing only (both paths run argon2, tens of ms); the exact "unknown email still
-        // verifies a hash" rule is checked deterministically in AuthUnits.test.ts. A comparison with
-        // a cheap 400 request was dropped: under CI load it flaked.
-        const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0
-        const timed = (json: unknown) =>
-          Effect.map(Effect.forEach([1, 2, 3], () => post("/api/v1/auth/login", { json })), (rs) => median(rs.map((r) => r.millis)))
-        const wrong = yield* timed(wrongPassword)
-        const unknown = yield* timed(unknownEmail)
-        expect(wrong).toBeGreaterThan(5)
-        expect(unknown).toBeGreaterThan(5)
-        expect(unknown).toBeGreaterThan(wrong / 3)
+        // That the unknown-email path pays for a real argon2id verification is checked
+        // deterministically in AuthUnits.test.ts (it counts verifications); no wall-clock timing here.
       }))
 
     it.effect("invalid bodies are 400 naming the field", () =>
