@@ -276,7 +276,7 @@ layer(gatewayLayer(), { excludeTestServices: true })("api-gateway over HTTP", (i
         expectOk(yield* me(data.token))
       }))
 
-    it.effect("wrong password and unknown email are the same 401 invalid credentials, both paying for argon2", () =>
+    it.effect("wrong password, unknown email and a malformed email are the same 401 invalid credentials", () =>
       Effect.gen(function*() {
         const { credentials } = yield* newUser("timing")
         const wrongPassword = { email: credentials.email, password: `${credentials.password}!` }
