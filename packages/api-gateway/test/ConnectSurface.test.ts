@@ -1,7 +1,7 @@
 /**
  * The Connect surface served by the gateway (CONNECT-COMPAT.md), over real HTTP against
  * `gatewayApp` on a real socket with the real PostgreSQL and Redis (support/GatewayHarness.ts):
- * AuthService, GatewayService and RoomService unary calls through `@connectrpc/connect-node`
+ * AuthService, GatewayService, RoomService and the unary Chat/Notification calls through `@connectrpc/connect-node`
  * clients in Connect JSON, Connect binary and gRPC-Web; the same flow through a client built from
  * the ORIGINAL protos (the frozen image proto/compat/pylon-v1.binpb, no Pylon field known); the
  * error codes of rule 4 that these services can produce; and the raw Connect JSON wire.
@@ -20,7 +20,9 @@ import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import { AuthService } from "@pylon/proto-gen/auth/v1/auth"
+import { ChatService, MessageType } from "@pylon/proto-gen/chat/v1/chat"
 import { GatewayService } from "@pylon/proto-gen/gateway/v1/gateway"
+import { NotificationService, NotificationType } from "@pylon/proto-gen/notification/v1/notification"
 import { RoomService, RoomType } from "@pylon/proto-gen/room/v1/room"
 import { Gateway, gatewayLayer } from "./support/GatewayHarness.ts"
 import { RFC3339_MS_UTC } from "./support/Http.ts"
@@ -143,6 +145,62 @@ layer(gatewayLayer({ rateLimits: { createRoom: CREATE_ROOM_BUDGET } }))("Connect
           yield* call(() => clients.rooms.leaveRoom({ roomId: room.id }, bearer(bob.token)))
           const after = yield* call(() => clients.rooms.listRooms({ userId: bob.user.id }, bearer(bob.token)))
           expect(after.rooms.map((r) => r.id)).not.toContain(room.id)
+        }))
+
+      it.effect("chat: send (idempotent with client_msg_id) and read history; notifications: read, mark", () =>
+        Effect.gen(function*() {
+          const clients = yield* clientsFor(transport)
+          const chat = createClient(ChatService, transport((yield* Gateway).baseUrl))
+          const notifications = createClient(NotificationService, transport((yield* Gateway).baseUrl))
+          const alice = yield* registered(clients)
+          const bob = yield* registered(clients)
+          const carol = yield* registered(clients)
+          const group = yield* call(() =>
+            clients.rooms.createRoom({ name: "g", type: RoomType.GROUP, memberIds: [bob.user.id] }, bearer(alice.token))
+          )
+          const roomId = group.room?.id ?? ""
+          // Unspecified type is text; the sender defaults to the token's subject.
+          const sent = yield* call(() =>
+            chat.sendMessage({ roomId, content: "  hello  ", clientMsgId: "k1" }, bearer(alice.token))
+          )
+          expect(sent.created).toBe(true)
+          expect(sent.message).toMatchObject({
+            roomId,
+            senderId: alice.user.id,
+            senderUsername: alice.user.username,
+            content: "hello",
+            type: MessageType.TEXT,
+            seq: 1n,
+            clientMsgId: "k1"
+          })
+          const retry = yield* call(() =>
+            chat.sendMessage({ roomId, content: "hello", clientMsgId: "k1" }, bearer(alice.token))
+          )
+          expect(retry.created).toBe(false)
+          expect(retry.message?.id).toBe(sent.message?.id)
+          const page = yield* call(() => chat.getMessages({ roomId }, bearer(bob.token)))
+          expect(page.messages.map((m) => m.id)).toEqual([sent.message?.id])
+          expect(page.hasMore).toBe(false)
+          expect(yield* codeOf(() => chat.getMessages({ roomId }, bearer(carol.token)))).toBe(Code.PermissionDenied)
+          expect(yield* codeOf(() => chat.sendMessage({ roomId, content: "x", type: MessageType.SYSTEM }, bearer(alice.token))))
+            .toBe(Code.InvalidArgument)
+          expect(yield* codeOf(() => chat.sendMessage({ roomId, content: "x", senderId: bob.user.id }, bearer(alice.token))))
+            .toBe(Code.PermissionDenied)
+
+          const inbox = yield* call(() => notifications.getNotifications({ unreadOnly: true }, bearer(bob.token)))
+          expect(inbox.unreadCount).toBe(inbox.notifications.filter((n) => !n.read).length)
+          expect(yield* codeOf(() => notifications.getNotifications({ offset: 20 }, bearer(bob.token)))).toBe(
+            Code.InvalidArgument
+          )
+          expect(yield* codeOf(() => notifications.markAsRead({ notificationId: randomUUID() }, bearer(bob.token)))).toBe(
+            Code.NotFound
+          )
+          expect(yield* codeOf(() =>
+            notifications.sendNotification(
+              { userId: bob.user.id, roomId, type: NotificationType.MESSAGE, title: "t", body: "b" },
+              bearer(alice.token)
+            )
+          )).toBe(Code.PermissionDenied)
         }))
 
       it.effect("errors are the Connect codes of CONNECT-COMPAT.md rule 4", () =>

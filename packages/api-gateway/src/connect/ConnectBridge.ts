@@ -14,7 +14,7 @@ import type { HttpServerRequest } from "effect/http"
 import type { HttpFailure } from "@pylon/platform/HttpEnvelope"
 import type { RateLimitBucket, RateLimitConfig, RateLimiter } from "@pylon/platform/RateLimiter"
 import type { AuthService } from "../auth/AuthService.ts"
-import type { RoomsClient } from "../clients/ServiceClients.ts"
+import type { ChatClient, NotificationsClient, RoomsClient } from "../clients/ServiceClients.ts"
 import { withRateLimit } from "../http/RateLimitGuard.ts"
 import type { TrustedProxySettings } from "../http/RateLimitGuard.ts"
 import { connectErrorOfCause } from "./ConnectErrors.ts"
@@ -24,6 +24,8 @@ export type ConnectServices =
   | HttpServerRequest.HttpServerRequest
   | AuthService
   | RoomsClient
+  | ChatClient
+  | NotificationsClient
   | RateLimiter
   | RateLimitConfig
   | TrustedProxySettings

@@ -7,7 +7,8 @@
  *
  * Protocols: Connect (JSON and binary) and gRPC-Web over HTTP/1.1. gRPC needs HTTP/2 trailers,
  * which this server does not write, so it is off here (a client asking for it gets 415).
- * Served so far: AuthService, GatewayService, RoomService (unary).
+ * Served so far: AuthService, GatewayService, RoomService, and the unary calls of ChatService and
+ * NotificationService; the server streams (StreamMessages, StreamPresence) and PresenceService are not.
  */
 import type { DescService } from "@bufbuild/protobuf"
 import { createConnectRouter, createContextValues } from "@connectrpc/connect"
@@ -19,9 +20,13 @@ import { HttpFailure } from "@pylon/platform/HttpEnvelope"
 import { MAX_BODY_BYTES, readBodyBytes } from "@pylon/platform/HttpRequestDecoding"
 import { AuthService as AuthServiceDesc } from "@pylon/proto-gen/auth/v1/auth"
 import { GatewayService as GatewayServiceDesc } from "@pylon/proto-gen/gateway/v1/gateway"
+import { ChatService as ChatServiceDesc } from "@pylon/proto-gen/chat/v1/chat"
+import { NotificationService as NotificationServiceDesc } from "@pylon/proto-gen/notification/v1/notification"
 import { RoomService as RoomServiceDesc } from "@pylon/proto-gen/room/v1/room"
 import { authServiceImpl, gatewayServiceImpl } from "./AuthConnect.ts"
+import { chatServiceImpl } from "./ChatConnect.ts"
 import { requestRunner, RequestRunnerKey } from "./ConnectBridge.ts"
+import { notificationServiceImpl } from "./NotificationConnect.ts"
 import { roomServiceImpl } from "./RoomConnect.ts"
 
 /** Largest request body (and message) accepted: REST's limit (a room with MAX_MEMBER_IDS ids is ~40 KiB). */
@@ -31,6 +36,8 @@ const router = createConnectRouter({ grpc: false, grpcWeb: true, connect: true, 
   .service(AuthServiceDesc, authServiceImpl)
   .service(GatewayServiceDesc, gatewayServiceImpl)
   .service(RoomServiceDesc, roomServiceImpl)
+  .service(ChatServiceDesc, chatServiceImpl)
+  .service(NotificationServiceDesc, notificationServiceImpl)
 
 const handlerByPath: ReadonlyMap<string, UniversalHandler> = new Map(
   router.handlers.map((handler) => [handler.requestPath, handler])
@@ -86,5 +93,7 @@ const serviceRoutes = (service: DescService) => HttpRouter.add("*", `/${service.
 export const ConnectRoutes = Layer.mergeAll(
   serviceRoutes(AuthServiceDesc),
   serviceRoutes(GatewayServiceDesc),
-  serviceRoutes(RoomServiceDesc)
+  serviceRoutes(RoomServiceDesc),
+  serviceRoutes(ChatServiceDesc),
+  serviceRoutes(NotificationServiceDesc)
 )
