@@ -1,6 +1,6 @@
 /**
  * The behaviour every `PresenceStore` adapter must show, registered once per adapter by
- * `PresenceStore.test.ts`. Real time with short ttls (test services excluded), so the same suite
+ * `PresenceStore.test.ts`. Real time with short, scaled ttls (test services excluded), so the same suite
  * runs unchanged against Redis, whose clock no TestClock can move. Users and rooms are fresh
  * UUIDs per test, so a shared store cannot leak state between tests or parallel files; `sweep`
  * results are filtered to the test's own users for the same reason.
@@ -20,10 +20,22 @@ export const connection = (label: string) => ConnectionId.make(`${label}-${rando
 
 const LONG = Duration.minutes(1)
 
+/**
+ * The suite runs on real time (Redis has its own clock), so its windows are ×4 the nominal
+ * values: a wait that overshoots by a few hundred ms on a loaded machine still lands inside.
+ */
+const DEFAULT_TIME_SCALE = 4
+
 const sweptFor = (expired: ReadonlyArray<ExpiredPresence>, ...users: ReadonlyArray<UserId>) =>
   expired.filter((e) => users.includes(e.userId))
 
-export const presenceStoreContract = <E>(name: string, implementation: Layer.Layer<PresenceStore, E>): void => {
+export const presenceStoreContract = <E>(
+  name: string,
+  implementation: Layer.Layer<PresenceStore, E>,
+  /** Every lease, ttl and wait below is multiplied by this: margins that survive a loaded CI box. */
+  timeScale = DEFAULT_TIME_SCALE
+): void => {
+  const t = (millis: number) => Duration.millis(millis * timeScale)
   layer(implementation, { excludeTestServices: true, timeout: "30 seconds" })(`PresenceStore contract: ${name}`, (it) => {
     it.effect("a user is online while any connection lives: one change up, one change down", () =>
       Effect.gen(function*() {
@@ -84,17 +96,17 @@ export const presenceStoreContract = <E>(name: string, implementation: Layer.Lay
       Effect.gen(function*() {
         const store = yield* PresenceStore
         const alice = freshUser()
-        const connect = yield* store.connect(alice, connection("dying-node"), "300 millis")
+        const connect = yield* store.connect(alice, connection("dying-node"), t(300))
         expect(connect.changed).toBe(true)
         expect(sweptFor(yield* store.sweep, alice)).toEqual([])
-        yield* Effect.sleep("450 millis")
+        yield* Effect.sleep(t(450))
         // Offline by lease as soon as it lapsed, before any sweep…
         expect((yield* store.presence([alice])).get(alice)?.online).toBe(false)
         // …and reported by exactly one sweep, last seen when the lease ran out.
         const swept = sweptFor(yield* store.sweep, alice)
         expect(swept).toHaveLength(1)
-        expect(swept[0]?.lastSeenAt).toBeGreaterThanOrEqual(connect.at + 300)
-        expect(swept[0]?.lastSeenAt).toBeLessThanOrEqual(connect.at + 450)
+        expect(swept[0]?.lastSeenAt).toBeGreaterThanOrEqual(connect.at + 300 * timeScale)
+        expect(swept[0]?.lastSeenAt).toBeLessThanOrEqual(connect.at + 450 * timeScale)
         expect(sweptFor(yield* store.sweep, alice)).toEqual([])
         expect((yield* store.presence([alice])).get(alice)?.lastSeenAt).toBe(swept[0]?.lastSeenAt)
         // Already reported offline: a late disconnect from the dead node changes nothing.
@@ -106,10 +118,10 @@ export const presenceStoreContract = <E>(name: string, implementation: Layer.Lay
         const store = yield* PresenceStore
         const alice = freshUser()
         const tab = connection("tab")
-        yield* store.connect(alice, tab, "400 millis")
+        yield* store.connect(alice, tab, t(400))
         for (let i = 0; i < 3; i++) {
-          yield* Effect.sleep("200 millis")
-          expect((yield* store.connect(alice, tab, "400 millis")).changed).toBe(false)
+          yield* Effect.sleep(t(200))
+          expect((yield* store.connect(alice, tab, t(400))).changed).toBe(false)
         }
         expect((yield* store.presence([alice])).get(alice)?.online).toBe(true)
         expect(sweptFor(yield* store.sweep, alice)).toEqual([])
@@ -120,9 +132,9 @@ export const presenceStoreContract = <E>(name: string, implementation: Layer.Lay
         const store = yield* PresenceStore
         const alice = freshUser()
         const [dead, alive] = [connection("dead"), connection("alive")]
-        yield* store.connect(alice, dead, "200 millis")
+        yield* store.connect(alice, dead, t(200))
         yield* store.connect(alice, alive, LONG)
-        yield* Effect.sleep("300 millis")
+        yield* Effect.sleep(t(300))
         expect(sweptFor(yield* store.sweep, alice)).toEqual([])
         expect((yield* store.presence([alice])).get(alice)?.online).toBe(true)
         expect((yield* store.disconnect(alice, alive)).changed).toBe(true)
@@ -133,13 +145,13 @@ export const presenceStoreContract = <E>(name: string, implementation: Layer.Lay
         const store = yield* PresenceStore
         const alice = freshUser()
         const [first, second] = [connection("first"), connection("second")]
-        yield* store.connect(alice, first, "250 millis")
-        yield* store.connect(alice, second, "700 millis")
-        yield* store.connect(alice, first, "250 millis")
-        yield* Effect.sleep("400 millis")
+        yield* store.connect(alice, first, t(250))
+        yield* store.connect(alice, second, t(700))
+        yield* store.connect(alice, first, t(250))
+        yield* Effect.sleep(t(400))
         expect(sweptFor(yield* store.sweep, alice)).toEqual([])
         expect((yield* store.presence([alice])).get(alice)?.online).toBe(true)
-        yield* Effect.sleep("450 millis")
+        yield* Effect.sleep(t(450))
         expect(sweptFor(yield* store.sweep, alice)).toHaveLength(1)
       }))
 
@@ -147,8 +159,8 @@ export const presenceStoreContract = <E>(name: string, implementation: Layer.Lay
       Effect.gen(function*() {
         const store = yield* PresenceStore
         const alice = freshUser()
-        yield* store.connect(alice, connection("old-node"), "200 millis")
-        yield* Effect.sleep("300 millis")
+        yield* store.connect(alice, connection("old-node"), t(200))
+        yield* Effect.sleep(t(300))
         // Still reported online (no sweep yet), so coming back is no change and nothing flaps.
         expect((yield* store.connect(alice, connection("new-node"), LONG)).changed).toBe(false)
         expect(sweptFor(yield* store.sweep, alice)).toEqual([])
@@ -172,8 +184,8 @@ export const presenceStoreContract = <E>(name: string, implementation: Layer.Lay
       Effect.gen(function*() {
         const store = yield* PresenceStore
         const users = Array.from({ length: 30 }, freshUser)
-        yield* Effect.forEach(users, (u) => store.connect(u, connection("n"), "150 millis"), { concurrency: 10 })
-        yield* Effect.sleep("250 millis")
+        yield* Effect.forEach(users, (u) => store.connect(u, connection("n"), t(150)), { concurrency: 10 })
+        yield* Effect.sleep(t(250))
         const sweeps = yield* Effect.all([store.sweep, store.sweep, store.sweep], { concurrency: "unbounded" })
         const reported = sweeps.flatMap((s) => sweptFor(s, ...users).map((e) => e.userId))
         expect(reported.toSorted()).toEqual(users.toSorted())
@@ -185,18 +197,18 @@ export const presenceStoreContract = <E>(name: string, implementation: Layer.Lay
         const [room, other] = [freshRoom(), freshRoom()]
         const [alice, bob] = [freshUser(), freshUser()]
         expect(yield* store.typingIn(room)).toEqual([])
-        yield* store.typing(room, alice, "300 millis")
-        yield* store.typing(room, bob, "900 millis")
+        yield* store.typing(room, alice, t(300))
+        yield* store.typing(room, bob, t(900))
         expect((yield* store.typingIn(room)).toSorted()).toEqual([alice, bob].toSorted())
         expect(yield* store.typingIn(other)).toEqual([])
         // A new `typing` renews the mark: alice's first one would have lapsed at 300 ms.
-        yield* Effect.sleep("200 millis")
-        yield* store.typing(room, alice, "400 millis")
-        yield* Effect.sleep("250 millis")
+        yield* Effect.sleep(t(200))
+        yield* store.typing(room, alice, t(400))
+        yield* Effect.sleep(t(250))
         expect((yield* store.typingIn(room)).toSorted()).toEqual([alice, bob].toSorted())
-        yield* Effect.sleep("300 millis")
+        yield* Effect.sleep(t(300))
         expect(yield* store.typingIn(room)).toEqual([bob])
-        yield* Effect.sleep("300 millis")
+        yield* Effect.sleep(t(300))
         expect(yield* store.typingIn(room)).toEqual([])
       }))
   })
