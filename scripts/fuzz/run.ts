@@ -145,7 +145,7 @@ const program = Effect.gen(function*() {
 
   const trend: Array<MemorySample & { readonly cases: number }> = []
   let nextCheckpoint = 0
-  const total = options.httpCases + options.wsCases
+  const total = options.httpCases - options.from.http + options.wsCases - options.from.ws
   const report = yield* runCampaign({
     baseUrl: server.baseUrl,
     seed: options.seed,
@@ -162,7 +162,7 @@ const program = Effect.gen(function*() {
     memory: server.memory,
     log: (line) => console.log(line),
     onBatch: (done) => {
-      const cases = done.http + done.ws
+      const cases = done.http - options.from.http + done.ws - options.from.ws
       if (cases < nextCheckpoint) return Effect.void
       nextCheckpoint = cases + Math.ceil(total / 10)
       return Effect.gen(function*() {

@@ -354,7 +354,8 @@ export const runCampaign = (options: CampaignOptions): Effect.Effect<CampaignRep
       })
 
     // ---------------------------------------------------------------- driving
-    const done = { http: 0, ws: 0 }
+    const first = options.from ?? { http: 0, ws: 0 }
+    const done = { ...first }
     const outOfTime = () => options.maxSeconds !== undefined && performance.now() - started > options.maxSeconds * 1000
     const memory: Array<MemorySample> = []
     const sampleMemory = (label: string) =>
@@ -384,7 +385,6 @@ export const runCampaign = (options: CampaignOptions): Effect.Effect<CampaignRep
         stream("ws", wsArbitrary, from.ws, to.ws, runWs, 1)
       ], { concurrency: 2, discard: true })
 
-    const first = options.from ?? { http: 0, ws: 0 }
     const warm = {
       http: Math.min(first.http + options.warmupCases, options.httpCases),
       ws: Math.min(first.ws + options.warmupCases, options.wsCases)
