@@ -13,6 +13,7 @@ import { Draining } from "./Draining.ts"
 import { HttpFailure, respondError, respondFailure, respondOk } from "./HttpEnvelope.ts"
 import { MetricsServerLive } from "./MetricsServer.ts"
 import { withSecurityHeaders } from "./SecurityHeaders.ts"
+import { answerClientError } from "./ClientErrors.ts"
 import { nodeServerOptions, ServerConfig } from "./ServerConfig.ts"
 import { UpgradeInterceptor, UpgradeRoutingServer } from "./UpgradeInterceptor.ts"
 
@@ -140,6 +141,7 @@ export const serve = <E, R>(routes: Layer.Layer<never, E, R>) =>
     const nodeServer = NodeHttpServer.layer(() => {
       const server = new UpgradeRoutingServer(nodeServerOptions(config.timeouts))
       server.intercept = intercept
+      server.on("clientError", answerClientError)
       return server
     }, {
       port: config.port,

@@ -170,6 +170,20 @@ layer(edgeLayer({ corsOrigins: [] }), { excludeTestServices: true, timeout: "60 
         }
       }))
 
+    it.effect("a request head over 16 KiB or a malformed request gets 400 with the envelope, not a bare 431", () =>
+      Effect.gen(function*() {
+        const { port } = yield* Edge
+        const long = yield* sendAndAwaitClose(port, `GET /health?q=${"x".repeat(20_000)} HTTP/1.1\r\nHost: edge\r\n\r\n`)
+        const garbage = yield* sendAndAwaitClose(port, "GARBAGE\r\n\r\n")
+        for (const raw of [long, garbage]) {
+          expect(raw).toMatch(/^HTTP\/1\.1 400 /)
+          expect(raw.toLowerCase()).toContain("x-content-type-options: nosniff")
+          const body = raw.slice(raw.indexOf("\r\n\r\n") + 4)
+          expect(errorCodeOf(body)).toMatchObject({ code: "bad_request" })
+        }
+        expect(long).toContain("request head too large")
+      }))
+
     it.effect("/metrics is served on the metrics port only", () =>
       Effect.gen(function*() {
         const { metricsUrl, port } = yield* Edge
