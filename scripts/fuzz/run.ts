@@ -19,6 +19,8 @@ import { parseArgs } from "node:util"
 import { Cause, Console, Data, Effect, Exit } from "effect"
 import { freePorts } from "../../packages/pylon/src/FreePorts.ts"
 import { startService } from "../../packages/pylon/src/ServiceProcess.ts"
+import { benchDatabase } from "../bench/BenchDatabase.ts"
+import { startBenchStack } from "../bench/BenchStack.ts"
 import { describeFindings, runCampaign } from "../../packages/pylon/test/support/fuzz/Campaign.ts"
 import type { MemoryProbe, MemorySample } from "../../packages/pylon/test/support/fuzz/Campaign.ts"
 import { fuzzServerEnv } from "../../packages/pylon/test/support/fuzz/ServerEnv.ts"
@@ -30,7 +32,9 @@ class FuzzRunError extends Data.TaggedError("FuzzRunError")<{ readonly message: 
 const usage = `usage: npm run fuzz -- [--http-cases=66000] [--ws-cases=34000] [--seed=N] [--concurrency=4]
                      [--warmup=2000] [--base-url=http://host:port --jwt-secret=S] [--out-dir=scripts/fuzz/results]
                      [--http-from=I --ws-from=J] (start at those case indices: with --seed, replays cases I… and J…)
-                     [--server-log] (show the server's own output)`
+                     [--server-log] (show the server's own output)
+                     [--target=stack] (the microservice topology on DATABASE_URL/REDIS_URL/KAFKA_BROKERS, fresh database;
+                                       memory is the first gateway's RSS only)`
 
 /** Heap growth after a full GC that still counts as "back to the baseline". */
 const HEAP_TOLERANCE_BYTES = 64 * 1024 * 1024
@@ -47,6 +51,7 @@ const readOptions = Effect.try({
         "http-from": { type: "string", default: "0" },
         "ws-from": { type: "string", default: "0" },
         "server-log": { type: "boolean", default: false },
+        target: { type: "string", default: "dev" },
         "base-url": { type: "string" },
         "jwt-secret": { type: "string" },
         "out-dir": { type: "string", default: NodePath.join(import.meta.dirname, "results") },
@@ -67,6 +72,7 @@ const readOptions = Effect.try({
       warmup: int("warmup", values.warmup),
       from: { http: int("http-from", values["http-from"]), ws: int("ws-from", values["ws-from"]) },
       serverLog: values["server-log"],
+      target: values.target === "stack" ? "stack" as const : "dev" as const,
       baseUrl: values["base-url"],
       jwtSecret: values["jwt-secret"] ?? process.env["JWT_SECRET"] ?? randomBytes(24).toString("hex"),
       outDir: NodePath.resolve(values["out-dir"])
@@ -134,13 +140,35 @@ const startDevServer = (jwtSecret: string, showLog: boolean) =>
     return server
   })
 
+/**
+ * The microservice topology (services and two gateways as processes) on the real infrastructure,
+ * a fresh database, as the benchmark starts it. Its JWT secret stays inside it, so the fuzzer's
+ * "signed" credentials are plain forgeries there.
+ */
+const startStackServer = Effect.gen(function*() {
+  const database = yield* benchDatabase
+  const stack = yield* startBenchStack(database, randomBytes(3).toString("hex"), { notifications: true })
+  const gateway = stack.gateways[0]
+  if (gateway === undefined) return yield* new FuzzRunError({ message: "the stack has no gateway" })
+  const server: ServerUnderTest = {
+    baseUrl: gateway.baseUrl,
+    description: `microservice stack (gateway ${gateway.name}, pid ${gateway.pid}; database ${stack.database})`,
+    memory: serverHeapProbe(gateway.pid, undefined),
+    exited: () => undefined,
+    errorLines: () => []
+  }
+  return server
+})
+
 const program = Effect.gen(function*() {
   const options = yield* readOptions
   if (options.help) return yield* Console.log(usage)
   const startedAt = new Date()
-  const server: ServerUnderTest = options.baseUrl === undefined
-    ? yield* startDevServer(options.jwtSecret, options.serverLog)
-    : { baseUrl: options.baseUrl, description: `existing server at ${options.baseUrl}`, memory: undefined, exited: () => undefined, errorLines: () => [] }
+  const server: ServerUnderTest = options.baseUrl !== undefined
+    ? { baseUrl: options.baseUrl, description: `existing server at ${options.baseUrl}`, memory: undefined, exited: () => undefined, errorLines: () => [] }
+    : options.target === "stack"
+    ? yield* startStackServer
+    : yield* startDevServer(options.jwtSecret, options.serverLog)
   yield* Console.log(`fuzz: ${server.description}; seed ${options.seed} (replay with --seed=${options.seed}); ${options.httpCases} HTTP + ${options.wsCases} WebSocket cases`)
 
   const trend: Array<MemorySample & { readonly cases: number }> = []

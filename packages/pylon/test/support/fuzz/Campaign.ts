@@ -214,9 +214,13 @@ export const runCampaign = (options: CampaignOptions): Effect.Effect<CampaignRep
           return
         }
         const { observation } = outcome
-        const oversized = bytes !== undefined && bytes.length > 1024 * 1024
-        // A server may answer 413 and close before reading a body this large; the write then fails.
-        const status = observation.status === 0 && oversized ? "reset(oversized body)" : String(observation.status)
+        const oversizedBody = bytes !== undefined && bytes.length > 1024 * 1024
+        const oversizedHead = c.labels.some((l) => l.startsWith("head:"))
+        // A server may answer (413, or 400 for a head over 16 KiB) and close before it has read all
+        // the client is sending; the client's write then fails with a reset before it reads the answer.
+        const status = observation.status === 0 && (oversizedBody || oversizedHead)
+          ? `reset(oversized ${oversizedBody ? "body" : "head"})`
+          : String(observation.status)
         http.cases++
         const stats = http.byEndpoint[c.route] ??= { cases: 0, statuses: {} }
         stats.cases++
@@ -245,7 +249,7 @@ export const runCampaign = (options: CampaignOptions): Effect.Effect<CampaignRep
             `  → ${observation.status} ${excerpt(observation.body, 300)}`
           ].join("\n")
           // Every route meets an oversized head in Node's HTTP parser, before routing: one finding, not one per route.
-          const endpoint = c.labels.some((l) => l.startsWith("head:")) ? "(any route, request head over 16 KiB)" : c.route
+          const endpoint = oversizedHead ? "(any route, request head over 16 KiB)" : c.route
           record("http", endpoint, violations, repro, caseRef, c.labels)
         }
       })
