@@ -48,6 +48,18 @@ const waitFor = (condition: () => boolean) =>
     for (let i = 0; i < 200 && !condition(); i++) yield* Effect.sleep("10 millis")
   })
 
+/**
+ * Waits until the room's fiber is past its catch-up read (it handles bus events only after it), so
+ * messages stored afterwards can reach the subscriber only through the bus or a gap fill.
+ */
+const settled = (subscriber: ReturnType<typeof recorder>, room: RoomId) =>
+  Effect.gen(function*() {
+    const fanout = yield* RoomFanout
+    const before = subscriber.events.length
+    yield* fanout.publish(room, { kind: "event", excludeUserId: undefined, json: "{\"type\":\"pong\"}" })
+    yield* waitFor(() => subscriber.events.length > before)
+  })
+
 describe("BusEnvelope", () => {
   it("round-trips every kind and rejects garbage", () => {
     const cases: ReadonlyArray<BusEnvelope> = [
@@ -117,6 +129,52 @@ layer(TestLive, { excludeTestServices: true, timeout: "60 seconds" })("RoomFanou
       yield* waitFor(() => a.seqs.length >= 5 && b.seqs.length >= 5)
       expect(a.seqs).toEqual([1, 2, 3, 4, 5])
       expect(b.seqs).toEqual([1, 2, 3, 4, 5])
+    }))
+
+  it.effect("publishes that cross on the bus are put back in seq order without reading history", () =>
+    Effect.gen(function*() {
+      const fanout = yield* RoomFanout
+      const chat = yield* ChatClient
+      const alice = yield* createUser("alice")
+      const room: RoomId = yield* createRoom(alice.id, [])
+      const a = recorder(alice.id, "conn-reorder")
+      yield* fanout.subscribe(a.subscriber, room, 0)
+      yield* settled(a, room)
+      for (let i = 1; i <= 3; i++) {
+        yield* chat.SendMessage({ user_id: alice.id, room_id: room, content: `stored ${i}`, msg_type: "text", client_msg_id: null })
+      }
+      // The bus copies carry a marker the stored copies lack: a history read would show.
+      const busCopy = (seq: number) =>
+        fanout.publish(room, { kind: "message", roomId: room, seq, json: `{"marker":"bus-${seq}"}` })
+      yield* busCopy(2)
+      yield* busCopy(3)
+      yield* busCopy(1)
+      yield* waitFor(() => a.seqs.length >= 3)
+      expect(a.seqs).toEqual([1, 2, 3])
+      expect(a.jsons).toEqual([1, 2, 3].map((seq) => `{"marker":"bus-${seq}"}`))
+      yield* fanout.unsubscribe("conn-reorder", room)
+    }))
+
+  it.effect("a gap that stays open is filled from history after the hold, and nothing is skipped", () =>
+    Effect.gen(function*() {
+      const fanout = yield* RoomFanout
+      const chat = yield* ChatClient
+      const alice = yield* createUser("alice")
+      const room: RoomId = yield* createRoom(alice.id, [])
+      const a = recorder(alice.id, "conn-hold")
+      yield* fanout.subscribe(a.subscriber, room, 0)
+      yield* settled(a, room)
+      for (let i = 1; i <= 3; i++) {
+        yield* chat.SendMessage({ user_id: alice.id, room_id: room, content: `stored ${i}`, msg_type: "text", client_msg_id: null })
+      }
+      // Only seq 3 is ever published: 1 and 2 come from history, then 3 from the bus.
+      yield* fanout.publish(room, { kind: "message", roomId: room, seq: 3, json: `{"marker":"bus-3"}` })
+      yield* waitFor(() => a.seqs.length >= 3)
+      expect(a.seqs).toEqual([1, 2, 3])
+      expect(a.jsons[0]).toContain("stored 1")
+      expect(a.jsons[1]).toContain("stored 2")
+      expect(a.jsons[2]).toBe(`{"marker":"bus-3"}`)
+      yield* fanout.unsubscribe("conn-hold", room)
     }))
 
   it.effect("drops a message envelope of another room: no delivery and no cursor jump", () =>

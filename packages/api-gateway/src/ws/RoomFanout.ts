@@ -5,7 +5,8 @@
  * seqs (a lost publish) is filled from history before anything newer is delivered, and
  * duplicates are dropped — a lost publish never becomes a lost message.
  */
-import { Context, Effect, Fiber, Latch, Layer, Metric, Stream } from "effect"
+import { Context, Duration, Effect, Fiber, Latch, Layer, Metric, Queue, Stream } from "effect"
+import type { Scope } from "effect"
 
 import { encodeServerFrame, messageFrame } from "@pylon/contracts/WsFrames"
 import type { RoomId, UserId } from "@pylon/contracts/Ids"
@@ -29,9 +30,21 @@ interface RoomState {
   readonly subscribers: Map<string, LocalSubscriber>
   lastSeq: number
   fiber: Fiber.Fiber<void> | undefined
+  /** Messages that arrived ahead of a missing seq, held until the gap closes or is filled. */
+  readonly ahead: Map<number, string>
 }
 
 const GAP_FILL_PAGE = 100
+/**
+ * How long a message that arrived ahead of a missing seq waits for it before the gap is filled
+ * from history. Concurrent sends of one room are stored together (group commit) and their
+ * publishes may cross on the bus; a short hold turns that reorder into no history read at all.
+ */
+const REORDER_HOLD = Duration.millis(25)
+/** A gap fill that made no progress (chat unavailable) is retried this much later. */
+const FILL_RETRY = Duration.seconds(1)
+/** More messages than this held ahead of a gap: fill at once instead of waiting. */
+const MAX_AHEAD = 256
 
 const deliveredMessages = Metric.counter("pylon_ws_messages_delivered_total", {
   description: "Message frames handed to local sockets"
@@ -66,6 +79,17 @@ export class RoomFanout extends Context.Service<RoomFanout, {
         for (const subscriber of state.subscribers.values()) subscriber.onMessage(roomId, seq, json)
       }
 
+      /** Delivers the held messages that now follow `lastSeq` without a gap; drops stale ones. */
+      const releaseAhead = (roomId: RoomId, state: RoomState) => {
+        for (const seq of [...state.ahead.keys()]) if (seq <= state.lastSeq) state.ahead.delete(seq)
+        let next = state.ahead.get(state.lastSeq + 1)
+        while (next !== undefined) {
+          state.ahead.delete(state.lastSeq + 1)
+          deliver(roomId, state, state.lastSeq + 1, next)
+          next = state.ahead.get(state.lastSeq + 1)
+        }
+      }
+
       /** Fetches everything after `state.lastSeq` (up to `until` when given) and delivers it in order. */
       const fillFromHistory = (roomId: RoomId, state: RoomState, until: number | undefined) =>
         Effect.gen(function*() {
@@ -87,10 +111,16 @@ export class RoomFanout extends Context.Service<RoomFanout, {
           }
         }).pipe(
           Effect.tap(() => Metric.update(gapFills, 1)),
-          Effect.catchCause((cause) => Effect.logWarning("room gap fill failed; will retry on next message", cause))
+          Effect.catchCause((cause) => Effect.logWarning("room gap fill failed; the held messages wait for the retry", cause))
         )
 
-      const handle = (roomId: RoomId, state: RoomState, payload: string) =>
+      const handle = (
+        roomId: RoomId,
+        state: RoomState,
+        payload: string,
+        fillGap: Effect.Effect<void, never, Scope.Scope>,
+        scheduleFill: (delay: Duration.Duration) => Effect.Effect<void, never, Scope.Scope>
+      ) =>
         Effect.gen(function*() {
           const envelope = decodeEnvelope(payload)
           if (envelope === undefined) return yield* Effect.logWarning("ignoring malformed bus payload")
@@ -101,10 +131,15 @@ export class RoomFanout extends Context.Service<RoomFanout, {
                 yield* Metric.update(misroutedMessages, 1)
                 return yield* Effect.logWarning("dropping a message envelope whose room is not its channel's")
               }
-              if (envelope.seq > state.lastSeq + 1) yield* fillFromHistory(roomId, state, envelope.seq)
-              deliver(roomId, state, envelope.seq, envelope.json)
-              yield* Metric.update(deliveredMessages, state.subscribers.size)
-              return
+              if (envelope.seq <= state.lastSeq) return
+              if (envelope.seq === state.lastSeq + 1) {
+                deliver(roomId, state, envelope.seq, envelope.json)
+                releaseAhead(roomId, state)
+                return yield* Metric.update(deliveredMessages, state.subscribers.size)
+              }
+              // A seq is missing: hold this one (never skip past the gap) and fill it soon.
+              state.ahead.set(envelope.seq, envelope.json)
+              return yield* (state.ahead.size > MAX_AHEAD ? fillGap : scheduleFill(REORDER_HOLD))
             }
             case "event": {
               for (const subscriber of state.subscribers.values()) {
@@ -124,18 +159,48 @@ export class RoomFanout extends Context.Service<RoomFanout, {
           }
         })
 
-      /** One fiber per room on this node: subscribe, catch up once, then follow the bus. */
+      /**
+       * One fiber per room on this node: subscribe, catch up once, then follow the bus. Bus events
+       * and the gap timer are processed one at a time, so the cursor only ever moves in seq order.
+       */
       const follow = (roomId: RoomId, state: RoomState, subscribed: Effect.Effect<void>) =>
         Effect.gen(function*() {
           const stream = yield* bus.subscribe(roomChannel(roomId))
+          const timerFired = yield* Queue.unbounded<"fill">()
+          let timer: Fiber.Fiber<void> | undefined
+          const scheduleFill = (delay: Duration.Duration) =>
+            Effect.suspend(() =>
+              timer !== undefined
+                ? Effect.void
+                : Effect.andThen(Effect.sleep(delay), Queue.offer(timerFired, "fill")).pipe(
+                  Effect.asVoid,
+                  Effect.forkScoped,
+                  Effect.map((fiber) => {
+                    timer = fiber
+                  })
+                )
+            )
+          /** Fills up to the first held message from history, then releases what follows it. */
+          const fillGap = Effect.gen(function*() {
+            if (timer !== undefined) yield* Fiber.interrupt(timer)
+            timer = undefined
+            releaseAhead(roomId, state)
+            if (state.ahead.size === 0) return
+            const before = state.lastSeq
+            yield* fillFromHistory(roomId, state, Math.min(...state.ahead.keys()))
+            releaseAhead(roomId, state)
+            if (state.ahead.size > 0) yield* scheduleFill(state.lastSeq === before ? FILL_RETRY : REORDER_HOLD)
+          })
           yield* subscribed
           // Anything committed between the joiner's membership check and our subscription.
           yield* fillFromHistory(roomId, state, undefined)
-          yield* Stream.runForEach(stream, (event) =>
-            event._tag === "Message"
-              ? handle(roomId, state, event.payload)
+          yield* Stream.runForEach(Stream.merge(stream, Stream.fromQueue(timerFired)), (event) =>
+            event === "fill"
+              ? fillGap
+              : event._tag === "Message"
+              ? handle(roomId, state, event.payload, fillGap, scheduleFill)
               // Publishes were dropped (slow node or Redis reconnect): catch up from history.
-              : fillFromHistory(roomId, state, undefined))
+              : Effect.andThen(fillFromHistory(roomId, state, undefined), Effect.sync(() => releaseAhead(roomId, state))))
         }).pipe(
           Effect.scoped,
           Effect.catchCause((cause) => Effect.logWarning("room subscription lost; resubscribing", cause)),
@@ -155,7 +220,12 @@ export class RoomFanout extends Context.Service<RoomFanout, {
           existing.subscribers.set(subscriber.connectionId, subscriber)
           return
         }
-        const state: RoomState = { subscribers: new Map([[subscriber.connectionId, subscriber]]), lastSeq, fiber: undefined }
+        const state: RoomState = {
+          subscribers: new Map([[subscriber.connectionId, subscriber]]),
+          lastSeq,
+          fiber: undefined,
+          ahead: new Map()
+        }
         rooms.set(roomId, state)
         const ready = yield* Latch.make(false)
         state.fiber = yield* follow(roomId, state, ready.open).pipe(Effect.forkIn(scope))
