@@ -41,6 +41,8 @@ export const fromSqlDirectory = (directory: string): Migrator.Loader<FileSystem.
       const statements = splitStatements(yield* fs.readFileString(path.join(directory, file)))
       const migration = Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
+        // A migration may legitimately run longer than the services' statement timeout.
+        yield* sql.unsafe("SET LOCAL statement_timeout = 0").unprepared
         for (const statement of statements) {
           yield* sql.unsafe(statement).unprepared
         }
