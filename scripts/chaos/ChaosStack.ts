@@ -43,10 +43,15 @@ export interface Crash {
 
 const HIGH = "100000000"
 
-/** Rate limits out of the way, and a notification consumer that rejoins its group quickly after a kill. */
+/**
+ * Rate limits out of the way, a notification consumer that rejoins its group quickly after a
+ * kill, and access tokens that outlive a long run (the devices do not refresh theirs; with the
+ * 15-minute default every connection ends with 1008 and every reconnect gets 401 after 15 min).
+ */
 const RUN_ENV: Record<string, string> = {
   APP_ENV: "development",
   APP_HOST: "127.0.0.1",
+  JWT_EXPIRY: "24 hours",
   RATE_LIMIT_REGISTER: HIGH,
   RATE_LIMIT_LOGIN: HIGH,
   RATE_LIMIT_REFRESH: HIGH,
