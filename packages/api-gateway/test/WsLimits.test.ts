@@ -272,7 +272,27 @@ layer(Live, { excludeTestServices: true, timeout: "180 seconds" })("WebSocket li
   })
 
   describe("deadlines", () => {
-    it.effect("a replay page past WS_RPC_TIMEOUT_MS: UNAVAILABLE, the room is left (no hole before live messages), a later rejoin replays", () =>
+    it.effect("a replay page that times out is read again: the join completes once history answers", () =>
+      Effect.gen(function*() {
+        const { client, roomA } = yield* twoRooms("replay-retry")
+        yield* sendMessages(client, roomA, ["first"])
+        yield* client.next(frame("ack", roomA))
+        yield* client.next(frame("message", roomA))
+        yield* client.send({ type: "leave", room_id: roomA })
+
+        const release = yield* lockMessages
+        yield* client.send({ type: "join", room_id: roomA, since_seq: 0 })
+        // The first page read runs into the deadline; history answers again before the retries end.
+        yield* Effect.sleep(RPC_TIMEOUT_MS + 500)
+        yield* release
+        const replayed = yield* client.next(frame("message", roomA), 30_000)
+        expect([replayed.seq, replayed.client_msg_id]).toEqual([1, "first"])
+        expect(client.pending(isError("UNAVAILABLE"))).toEqual([])
+        yield* sendMessages(client, roomA, ["still joined"])
+        expect((yield* client.next(frame("ack", roomA))).client_msg_id).toBe("still joined")
+      }))
+
+    it.effect("a replay that keeps failing: the room is left and the client told (user_left, UNAVAILABLE), a later rejoin replays", () =>
       Effect.gen(function*() {
         const { client, roomA } = yield* twoRooms("replay")
         yield* sendMessages(client, roomA, ["first"])
@@ -281,9 +301,12 @@ layer(Live, { excludeTestServices: true, timeout: "180 seconds" })("WebSocket li
         yield* client.send({ type: "leave", room_id: roomA })
 
         const release = yield* lockMessages
+        const before = client.received.length
         yield* client.send({ type: "join", room_id: roomA, since_seq: 0 })
-        const error = yield* client.next(isError("UNAVAILABLE"), RPC_TIMEOUT_MS + 15_000)
+        // Four attempts, each cut off by the deadline, with 0.5 + 1 + 2 s between them.
+        const error = yield* client.next(isError("UNAVAILABLE"), 4 * RPC_TIMEOUT_MS + 20_000)
         expect(error.ref).toBeUndefined()
+        expect(client.received.slice(before).some((f) => f.type === "user_left" && f.room_id === roomA)).toBe(true)
         yield* release
         yield* sendMessages(client, roomA, ["not joined"])
         expect((yield* client.next(isError("NOT_JOINED"))).ref).toBe("not joined")

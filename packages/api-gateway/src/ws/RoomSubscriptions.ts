@@ -6,7 +6,7 @@
  * cut short leaves the room (the client rejoins from the last seq it got); a `kick` (REST leave on
  * any node) stops delivery at once.
  */
-import { Cause, Effect } from "effect"
+import { Cause, Duration, Effect, Schedule } from "effect"
 import type { RoomId, UserId } from "@pylon/contracts/Ids"
 import { encodeServerFrame, errorFrame, messageFrame } from "@pylon/contracts/WsFrames"
 import type { ChatClient, RoomsClient } from "../clients/ServiceClients.ts"
@@ -18,6 +18,10 @@ import type { SessionBudgets } from "./SessionBudgets.ts"
 import type { SessionContext } from "./SessionContext.ts"
 
 const REPLAY_PAGE = 100
+/** A replay page that failed (chat unavailable, deadline) is read again this many times… */
+const REPLAY_RETRIES = 3
+/** …after 0.5 s, 1 s, 2 s. */
+const REPLAY_RETRY_DELAY = Duration.millis(500)
 const MAX_PENDING_DURING_REPLAY = 10_000
 
 interface JoinedRoom {
@@ -102,9 +106,12 @@ export const makeRoomSubscriptions = (options: RoomSubscriptionsOptions) => {
       })
       if (!room.replaying) return
       yield* replay(roomId, room).pipe(
-        // A replay cut short would leave a hole before the live messages: leave the room instead;
-        // the client rejoins with the last seq it got. (Interrupted: the session is closing and
-        // leaves every room itself.)
+        // A replay resumes from the room's cursor, so a failed page is simply read again (live
+        // messages keep waiting in `pending`, bounded).
+        Effect.retry({ times: REPLAY_RETRIES, schedule: Schedule.exponential(REPLAY_RETRY_DELAY) }),
+        // Still cut short: that would leave a hole before the live messages, so leave the room and
+        // say so on this socket (`user_left` for itself); the client rejoins with the last seq it
+        // got. (Interrupted: the session is closing and leaves every room itself.)
         Effect.onError((cause) => Cause.hasInterruptsOnly(cause) ? Effect.void : abandon(roomId, room))
       )
     })
@@ -140,6 +147,7 @@ export const makeRoomSubscriptions = (options: RoomSubscriptionsOptions) => {
       if (joined.get(roomId) !== room) return
       joined.delete(roomId)
       yield* fanout.unsubscribe(connectionId, roomId)
+      output.sendFrame({ type: "user_left", room_id: roomId, user_id: user.id })
       yield* publish(roomId, userLeft(roomId, undefined))
     })
 
