@@ -6,18 +6,15 @@
  * every event is stored exactly once. (NotificationConsumer.test.ts has the simulated twin.)
  */
 import { randomUUID } from "node:crypto"
-import * as PgClient from "@effect/sql-pg/PgClient"
 import { expect, layer } from "@effect/vitest"
-import { Context, Duration, Effect, Layer, Redacted } from "effect"
+import { Duration, Effect, Layer } from "effect"
 import { PrometheusMetrics } from "effect/observability"
-import * as Reactivity from "effect/reactivity/Reactivity"
 import { EventPublisher } from "@pylon/platform/EventPublisher"
 import { KafkaAdmin, KafkaClient, KafkaProducer } from "@pylon/platform/Kafka"
 import * as KafkaEventPublisher from "@pylon/platform/KafkaEventPublisher"
 import * as MemoryRoomBus from "@pylon/platform/MemoryRoomBus"
-import { startTcpProxy } from "@pylon/testkit/TcpProxy"
-import type { TcpProxy } from "@pylon/testkit/TcpProxy"
-import { TestDatabase, TestDatabaseInfo } from "@pylon/testkit/TestDatabase"
+import { DatabaseProxy, ProxiedDatabase } from "@pylon/testkit/ProxiedDatabase"
+import { TestDatabase } from "@pylon/testkit/TestDatabase"
 import * as KafkaEventConsumer from "../src/KafkaEventConsumer.ts"
 import { notificationSettings } from "../src/NotificationConfig.ts"
 import { startNotificationConsumer } from "../src/NotificationConsumer.ts"
@@ -28,36 +25,15 @@ import { createRoom, createUser, eventRecord, messageEvent, notificationsOf } fr
 
 const run = randomUUID().slice(0, 8)
 
-class DatabaseProxy extends Context.Service<DatabaseProxy, TcpProxy>()("pylon/notification/test/DatabaseProxy") {}
-
-/** A TcpProxy in front of the test database. */
-const ProxyLive = Layer.effect(DatabaseProxy, Effect.gen(function*() {
-  const url = new URL(Redacted.value((yield* TestDatabaseInfo).url))
-  return yield* startTcpProxy(url.hostname, Number(url.port || 5432))
-}))
-
-/** A SQL client for the test database that connects only through the proxy. */
-const ProxiedSql = Layer.unwrap(Effect.gen(function*() {
-  const proxy = yield* DatabaseProxy
-  const url = new URL(Redacted.value((yield* TestDatabaseInfo).url))
-  url.hostname = proxy.host
-  url.port = String(proxy.port)
-  return PgClient.layer({
-    url: Redacted.make(url.toString()),
-    maxConnections: 2,
-    applicationName: "pylon-test-proxied",
-    connectTimeout: Duration.seconds(2)
-  }).pipe(Layer.provide(Reactivity.layer))
-}))
-
 /** The notification service on the proxied client; fixtures and assertions use the direct one. */
 const TestLive = Layer.mergeAll(
   KafkaEventConsumer.layerWith({ sessionTimeout: "6 seconds", heartbeatInterval: "500 millis", maxWaitTime: "200 millis" }),
   KafkaEventPublisher.layer.pipe(Layer.provide(KafkaProducer.layer)),
   KafkaAdmin.layer,
-  NotificationServiceLive.pipe(Layer.provide(ProxiedSql))
+  NotificationServiceLive.pipe(Layer.provide(ProxiedDatabase)),
+  // The same (memoized) proxy, for the test to cut; not its SQL client.
+  Layer.effect(DatabaseProxy, Effect.service(DatabaseProxy)).pipe(Layer.provide(ProxiedDatabase))
 ).pipe(
-  Layer.provideMerge(ProxyLive),
   Layer.provideMerge(MemoryRoomBus.layer),
   Layer.provideMerge(KafkaClient.layerWith({ brokers: kafkaBrokers(), clientId: `pylon-test-dbout-${run}` })),
   Layer.provideMerge(TestDatabase)
