@@ -81,6 +81,8 @@ export class RoomFanout extends Context.Service<RoomFanout, {
 
       /** Delivers the held messages that now follow `lastSeq` without a gap; drops stale ones. */
       const releaseAhead = (roomId: RoomId, state: RoomState) => {
+        // The common case on the hot path: nothing is held.
+        if (state.ahead.size === 0) return
         for (const seq of [...state.ahead.keys()]) if (seq <= state.lastSeq) state.ahead.delete(seq)
         let next = state.ahead.get(state.lastSeq + 1)
         while (next !== undefined) {
