@@ -6,8 +6,8 @@
 import { randomBytes } from "node:crypto"
 import { Config, ConfigProvider, Effect, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
-import { DatabaseLive } from "../../packages/platform/src/Database.ts"
-import { runMigrations } from "../../packages/platform/src/Migrations.ts"
+import { DatabaseLive } from "../../packages/platform/src/sql/Database.ts"
+import { runMigrations } from "../../packages/platform/src/sql/Migrations.ts"
 
 export interface BenchDatabaseInfo {
   readonly name: string

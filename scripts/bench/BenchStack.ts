@@ -8,7 +8,7 @@
 import { randomBytes } from "node:crypto"
 import { createServer } from "node:net"
 import { Config, Effect } from "effect"
-import { RedisClient } from "../../packages/platform/src/Redis.ts"
+import { RedisClient } from "../../packages/platform/src/redis/Redis.ts"
 import { startStack } from "../../packages/pylon/src/Stack.ts"
 import type { RunningService } from "../../packages/pylon/src/ServiceProcess.ts"
 import type { BenchDatabaseInfo } from "./BenchDatabase.ts"

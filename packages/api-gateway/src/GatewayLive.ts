@@ -2,13 +2,13 @@
  * The API gateway's Layer graph. `GatewayApp` needs a SQL client, a RateLimiter and server
  * config; the two topologies provide them differently (see `pylon dev` and `pylon gateway`).
  */
-import { postgresReady } from "@pylon/platform/ReadinessChecks"
+import { postgresReady } from "@pylon/platform/http/ReadinessChecks"
 import { Layer } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
-import { Draining } from "@pylon/platform/Draining"
-import { healthRoutes, serve } from "@pylon/platform/HttpServerLive"
-import type { ReadinessCheck } from "@pylon/platform/HttpServerLive"
-import { RateLimitConfig } from "@pylon/platform/RateLimiter"
+import { Draining } from "@pylon/platform/runtime/Draining"
+import { healthRoutes, serve } from "@pylon/platform/http/HttpServerLive"
+import type { ReadinessCheck } from "@pylon/platform/http/HttpServerLive"
+import { RateLimitConfig } from "@pylon/platform/ratelimit/RateLimiter"
 import { AccessTokens } from "./auth/AccessTokens.ts"
 import { AuthConfig } from "./auth/AuthConfig.ts"
 import { AuthService } from "./auth/AuthService.ts"

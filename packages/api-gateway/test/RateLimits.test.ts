@@ -7,7 +7,7 @@
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
-import { RedisClient } from "@pylon/platform/Redis"
+import { RedisClient } from "@pylon/platform/redis/Redis"
 import { Gateway, gatewayLayer } from "./support/GatewayHarness.ts"
 import type { HttpResult, TokenPairJson } from "./support/Http.ts"
 import { expectError, expectOk, newCredentials, post, refresh } from "./support/Http.ts"

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Layer, Option, Redacted, Scope } from "effect"
 import { TestClock } from "effect/testing"
-import * as MemoryRoomBus from "@pylon/platform/MemoryRoomBus"
+import * as MemoryRoomBus from "@pylon/platform/bus/MemoryRoomBus"
 import { AuthConfig } from "../src/auth/AuthConfig.ts"
 import { RefreshTokenRepository } from "../src/auth/RefreshTokenRepository.ts"
 import { SessionRevocations } from "../src/auth/SessionRevocations.ts"

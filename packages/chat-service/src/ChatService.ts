@@ -11,7 +11,7 @@ import type { BadRequest, NotRoomMember, RoomNotFound, Unavailable } from "@pylo
 import { MessageId } from "@pylon/contracts/Ids"
 import type { ClientMsgId, RoomId, UserId } from "@pylon/contracts/Ids"
 import type { Message, MessagesResponse, MsgType } from "@pylon/contracts/Messages"
-import { newId } from "@pylon/platform/IdGenerator"
+import { newId } from "@pylon/platform/runtime/IdGenerator"
 import { MessageRepository } from "./MessageRepository.ts"
 
 /** `StreamMessages` replays history in pages of this many messages. */

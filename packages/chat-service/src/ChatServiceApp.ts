@@ -4,13 +4,13 @@
  * and `/metrics` (needs `SqlClient` and `ServerConfig`). Embedded mode skips the server and
  * answers `ChatClient` in-process from `ChatHandlersLive` + `ChatServiceLive`.
  */
-import { postgresReady } from "@pylon/platform/ReadinessChecks"
+import { postgresReady } from "@pylon/platform/http/ReadinessChecks"
 import { Layer } from "effect"
 import { ChatRpcs } from "@pylon/contracts/ChatRpcs"
-import { OutboxRelayLive } from "./outbox/index.ts"
-import { Draining } from "@pylon/platform/Draining"
-import { healthRoutes, serve } from "@pylon/platform/HttpServerLive"
-import { rpcRoutes } from "@pylon/platform/InternalRpc"
+import { OutboxRelayLive } from "./outbox/OutboxRelay.ts"
+import { Draining } from "@pylon/platform/runtime/Draining"
+import { healthRoutes, serve } from "@pylon/platform/http/HttpServerLive"
+import { rpcRoutes } from "@pylon/platform/rpc/InternalRpc"
 import { ChatHandlersLive } from "./ChatHandlers.ts"
 import { ChatService } from "./ChatService.ts"
 import { PgMessageRepository } from "./PgMessageRepository.ts"

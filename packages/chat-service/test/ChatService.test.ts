@@ -13,7 +13,7 @@ import { ClientMsgId, MessageId, RoomId } from "@pylon/contracts/Ids"
 import type { UserId } from "@pylon/contracts/Ids"
 import type { Message } from "@pylon/contracts/Messages"
 import { MAX_CONTENT_LENGTH } from "@pylon/contracts/Messages"
-import { newId } from "@pylon/platform/IdGenerator"
+import { newId } from "@pylon/platform/runtime/IdGenerator"
 import { STREAM_PAGE_SIZE } from "../src/ChatService.ts"
 import {
   ChatClient,

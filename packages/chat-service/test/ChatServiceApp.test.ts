@@ -3,17 +3,17 @@
  * RPC group at `/rpc` (ndjson, InternalAuth) and the health routes, called through the same
  * `rpcClientLayer` the gateway uses, so payloads, results and typed errors cross the wire.
  */
-import { MemoryEventBus } from "@pylon/platform/MemoryEventBus"
+import { MemoryEventBus } from "@pylon/platform/events/MemoryEventBus"
 import { describe, expect, layer } from "@effect/vitest"
 import { Context, Effect, Layer, References, Stream } from "effect"
 import { MessageNotFound, NotRoomMember } from "@pylon/contracts/Errors"
 import { ChatRpcs } from "@pylon/contracts/ChatRpcs"
 import { ClientMsgId, MessageId } from "@pylon/contracts/Ids"
 import { Message } from "@pylon/contracts/Messages"
-import { boundPort } from "@pylon/platform/HttpServerLive"
-import { newId } from "@pylon/platform/IdGenerator"
-import { rpcClientLayer } from "@pylon/platform/InternalRpc"
-import { ServerConfig } from "@pylon/platform/ServerConfig"
+import { boundPort } from "@pylon/platform/http/HttpServerLive"
+import { newId } from "@pylon/platform/runtime/IdGenerator"
+import { rpcClientLayer } from "@pylon/platform/rpc/InternalRpc"
+import { ServerConfig } from "@pylon/platform/http/ServerConfig"
 import { FetchHttpClient } from "effect/http"
 import { RpcClient, RpcMiddleware, RpcSerialization } from "effect/rpc"
 import type { RpcClientError } from "effect/rpc"

@@ -1,7 +1,7 @@
 // OutboxRelayConfig: defaults, overrides from the environment, and a fast failure on bad values.
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Duration, Effect, Exit } from "effect"
-import { OutboxRelayConfig } from "../src/outbox/index.ts"
+import { OutboxRelayConfig } from "../src/outbox/OutboxRelayConfig.ts"
 
 describe("OutboxRelayConfig", () => {
   it.effect("defaults to a 200 ms poll and batches of 100", () =>

@@ -15,11 +15,11 @@ import { Context, DateTime, Duration, Effect, Layer, Schema, Stream } from "effe
 import { SqlClient } from "effect/sql/SqlClient"
 import { decodeMessageCreatedEvent, encodeMessageCreatedEvent, MessageCreatedEvent } from "@pylon/contracts/Events"
 import { EventId, MessageId, RoomId, UserId } from "@pylon/contracts/Ids"
-import { embeddedDatabaseLayer } from "@pylon/platform/EmbeddedPostgres"
-import { MemoryEventBus } from "@pylon/platform/MemoryEventBus"
-import type { BusRecord } from "@pylon/platform/MemoryEventBus"
-import { migrationsLayer } from "@pylon/platform/Migrations"
-import { OutboxRelay } from "../src/outbox/index.ts"
+import { embeddedDatabaseLayer } from "@pylon/platform/sql/EmbeddedPostgres"
+import { MemoryEventBus } from "@pylon/platform/events/MemoryEventBus"
+import type { BusRecord } from "@pylon/platform/events/MemoryEventBus"
+import { migrationsLayer } from "@pylon/platform/sql/Migrations"
+import { OutboxRelay } from "../src/outbox/OutboxRelay.ts"
 
 const fast = { pollInterval: Duration.millis(20), batchSize: 7 }
 

@@ -1,30 +1,11 @@
 /** Every domain error maps to exactly one HTTP code and one WS code, and crosses the wire typed. */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
-import {
-  AlreadyExists,
-  BadRequest,
-  ClientMsgId,
-  DomainError,
-  ErrorCode,
-  Forbidden,
-  httpErrorOf,
-  InvalidCredentials,
-  MessageId,
-  MessageNotFound,
-  NotificationId,
-  NotificationNotFound,
-  NotRoomMember,
-  RateLimited,
-  RoomId,
-  RoomNotFound,
-  statusOf,
-  Unauthorized,
-  Unavailable,
-  wsErrorCodeOf,
-  wsErrorFrameOf
-} from "../src/index.ts"
-import type { WsErrorCode } from "../src/index.ts"
+import { ErrorCode, statusOf } from "../src/Envelope.ts"
+import { httpErrorOf, wsErrorCodeOf, wsErrorFrameOf } from "../src/ErrorMapping.ts"
+import { AlreadyExists, BadRequest, DomainError, Forbidden, InvalidCredentials, MessageNotFound, NotificationNotFound, NotRoomMember, RateLimited, RoomNotFound, Unauthorized, Unavailable } from "../src/Errors.ts"
+import { ClientMsgId, MessageId, NotificationId, RoomId } from "../src/Ids.ts"
+import type { WsErrorCode } from "../src/WsFrames.ts"
 
 const room = RoomId.make("0190b3a2-1111-7111-8111-111111111111")
 

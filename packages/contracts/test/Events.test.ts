@@ -1,17 +1,9 @@
 /** The `message_created` Kafka event: API.md §8 shape, JSON codec, version pinning. */
 import { describe, expect, it } from "@effect/vitest"
 import { DateTime, Effect, Schema } from "effect"
-import {
-  decodeMessageCreatedEvent,
-  encodeMessageCreatedEvent,
-  EventId,
-  Message,
-  MessageCreatedEvent,
-  messageCreatedEventOf,
-  MessageId,
-  RoomId,
-  UserId
-} from "../src/index.ts"
+import { decodeMessageCreatedEvent, encodeMessageCreatedEvent, MessageCreatedEvent, messageCreatedEventOf } from "../src/Events.ts"
+import { EventId, MessageId, RoomId, UserId } from "../src/Ids.ts"
+import { Message } from "../src/Messages.ts"
 
 const message = new Message({
   id: MessageId.make("0190b3a2-3333-7333-8333-333333333333"),

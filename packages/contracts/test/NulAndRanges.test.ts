@@ -5,28 +5,18 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Result, Schema } from "effect"
-import {
-  ChannelsQuery,
-  ChatRpcs,
-  ClientMsgId,
-  CreateRoomRequest,
-  decodeClientFrame,
-  Email,
-  GetMessagesQuery,
-  LoginRequest,
-  MAX_MEMBER_IDS,
-  MessageContent,
-  NotificationRpcs,
-  RefreshRequest,
-  RegisterRequest,
-  RoomName,
-  RoomRpcs,
-  schemaErrorMessage,
-  Seq,
-  Timestamp,
-  TextWithoutNul,
-  Username
-} from "../src/index.ts"
+import { Email, LoginRequest, RefreshRequest, RegisterRequest, Username } from "../src/Auth.ts"
+import { ChatRpcs } from "../src/ChatRpcs.ts"
+import { ClientMsgId } from "../src/Ids.ts"
+import { GetMessagesQuery, MessageContent } from "../src/Messages.ts"
+import { NotificationRpcs } from "../src/NotificationRpcs.ts"
+import { Seq } from "../src/Numbers.ts"
+import { RoomRpcs } from "../src/RoomRpcs.ts"
+import { ChannelsQuery, CreateRoomRequest, MAX_MEMBER_IDS, RoomName } from "../src/Rooms.ts"
+import { schemaErrorMessage } from "../src/SchemaErrorMessage.ts"
+import { TextWithoutNul } from "../src/Text.ts"
+import { Timestamp } from "../src/Time.ts"
+import { decodeClientFrame } from "../src/WsFrames.ts"
 
 const NUL = "\u0000"
 const ROOM = "0190b3a2-1111-7111-8111-111111111111"

@@ -5,36 +5,15 @@
 import { describe, it } from "@effect/vitest"
 import { Schema } from "effect"
 import { TestSchema } from "effect/testing"
-import {
-  AccessTokenClaims,
-  AuthResult,
-  ChannelsQuery,
-  ClientFrame,
-  CreateRoomRequest,
-  DomainError,
-  ErrorEnvelope,
-  GetMessagesQuery,
-  HealthResponse,
-  JoinResult,
-  LeaveResult,
-  LoginRequest,
-  LogoutResult,
-  MeResponse,
-  MembersResponse,
-  MessageCreatedEvent,
-  MessagesResponse,
-  NotificationsQuery,
-  NotificationsResponse,
-  ReadAllResult,
-  ReadResult,
-  RefreshRequest,
-  RegisterRequest,
-  RoomResponse,
-  RoomsResponse,
-  ServerFrame,
-  SuccessEnvelope,
-  TokenPair
-} from "../src/index.ts"
+import { AccessTokenClaims, AuthResult, LoginRequest, LogoutResult, MeResponse, RefreshRequest, RegisterRequest, TokenPair } from "../src/Auth.ts"
+import { ErrorEnvelope, SuccessEnvelope } from "../src/Envelope.ts"
+import { DomainError } from "../src/Errors.ts"
+import { MessageCreatedEvent } from "../src/Events.ts"
+import { HealthResponse } from "../src/Health.ts"
+import { GetMessagesQuery, MessagesResponse } from "../src/Messages.ts"
+import { NotificationsQuery, NotificationsResponse, ReadAllResult, ReadResult } from "../src/Notifications.ts"
+import { ChannelsQuery, CreateRoomRequest, JoinResult, LeaveResult, MembersResponse, RoomResponse, RoomsResponse } from "../src/Rooms.ts"
+import { ClientFrame, ServerFrame } from "../src/WsFrames.ts"
 
 const runs = { runs: 200 }
 

@@ -7,18 +7,14 @@ import { Effect, Layer, Option, Schema, SchemaAST } from "effect"
 import { Headers } from "effect/http"
 import { RpcMiddleware, RpcSchema, RpcTest } from "effect/rpc"
 import { TestSchema } from "effect/testing"
-import {
-  ChatRpcs,
-  ConnectionId,
-  INTERNAL_AUTH_HEADER,
-  InternalAuth,
-  NotificationRpcs,
-  PresenceRpcs,
-  RoomId,
-  RoomRpcs,
-  Unauthorized,
-  UserId
-} from "../src/index.ts"
+import { ChatRpcs } from "../src/ChatRpcs.ts"
+import { Unauthorized } from "../src/Errors.ts"
+import { RoomId, UserId } from "../src/Ids.ts"
+import { INTERNAL_AUTH_HEADER, InternalAuth } from "../src/InternalAuth.ts"
+import { NotificationRpcs } from "../src/NotificationRpcs.ts"
+import { ConnectionId } from "../src/Presence.ts"
+import { PresenceRpcs } from "../src/PresenceRpcs.ts"
+import { RoomRpcs } from "../src/RoomRpcs.ts"
 
 const groups = { ChatRpcs, NotificationRpcs, PresenceRpcs, RoomRpcs }
 

@@ -1,22 +1,13 @@
 /** Request bodies and query strings: normalisation on decode, and precise field-level rejections. */
 import { describe, expect, it } from "@effect/vitest"
 import { DateTime, Result, Schema } from "effect"
-import {
-  ChannelsQuery,
-  ClientMsgId,
-  CreateRoomRequest,
-  formatTimestamp,
-  GetMessagesQuery,
-  LoginRequest,
-  NotificationsQuery,
-  RefreshRequest,
-  RegisterRequest,
-  RoomId,
-  schemaErrorMessage,
-  Timestamp,
-  timestampFromDate,
-  UserId
-} from "../src/index.ts"
+import { LoginRequest, RefreshRequest, RegisterRequest } from "../src/Auth.ts"
+import { ClientMsgId, RoomId, UserId } from "../src/Ids.ts"
+import { GetMessagesQuery } from "../src/Messages.ts"
+import { NotificationsQuery } from "../src/Notifications.ts"
+import { ChannelsQuery, CreateRoomRequest } from "../src/Rooms.ts"
+import { schemaErrorMessage } from "../src/SchemaErrorMessage.ts"
+import { formatTimestamp, Timestamp, timestampFromDate } from "../src/Time.ts"
 
 const U1 = "0190b3a2-1111-7111-8111-111111111111"
 const U2 = "0190b3a2-2222-7222-8222-222222222222"

@@ -1,19 +1,9 @@
 /** The WebSocket edge: decoding client text frames into frames or ready-made error frames. */
 import { describe, expect, it } from "@effect/vitest"
 import { DateTime, Effect, Schema } from "effect"
-import {
-  ackFrame,
-  ClientFrame,
-  ClientMsgId,
-  decodeClientFrame,
-  encodeServerFrame,
-  Message,
-  MessageId,
-  messageFrame,
-  RoomId,
-  ServerFrame,
-  UserId
-} from "../src/index.ts"
+import { ClientMsgId, MessageId, RoomId, UserId } from "../src/Ids.ts"
+import { Message } from "../src/Messages.ts"
+import { ackFrame, ClientFrame, decodeClientFrame, encodeServerFrame, messageFrame, ServerFrame } from "../src/WsFrames.ts"
 
 const R = "0190b3a2-1111-7111-8111-111111111111"
 

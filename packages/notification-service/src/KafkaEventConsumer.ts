@@ -19,7 +19,7 @@
  */
 import { Array as Arr, Deferred, Duration, Effect, Exit, FiberSet, Layer } from "effect"
 import type { Admin, Consumer, EachBatchPayload, KafkaMessage } from "kafkajs"
-import { headersAsText as headerText, KafkaClient, kafkaErrorMessage } from "@pylon/platform/Kafka"
+import { headersAsText as headerText, KafkaClient, kafkaErrorMessage } from "@pylon/platform/kafka/Kafka"
 import { EventConsumer, EventConsumerError } from "./EventConsumer.ts"
 import type { ConsumedEvent, ConsumeOptions } from "./EventConsumer.ts"
 

@@ -5,8 +5,8 @@
  * session lets the batch in flight finish (for at most `drainTimeout`) and commit it first.
  */
 import { Array as Arr, Duration, Effect, Layer, Stream } from "effect"
-import { MemoryEventBus } from "@pylon/platform/MemoryEventBus"
-import type { ConsumedRecord } from "@pylon/platform/MemoryEventBus"
+import { MemoryEventBus } from "@pylon/platform/events/MemoryEventBus"
+import type { ConsumedRecord } from "@pylon/platform/events/MemoryEventBus"
 import { EventConsumer } from "./EventConsumer.ts"
 import type { ConsumedEvent, ConsumeOptions, PartitionLag } from "./EventConsumer.ts"
 import { finishOnInterrupt } from "./FinishOnInterrupt.ts"

@@ -13,14 +13,14 @@
  *   `NotificationsClient` in process from `NotificationHandlersLive` and runs the same consumer
  *   on the in-memory bus.
  */
-import { postgresReady } from "@pylon/platform/ReadinessChecks"
+import { postgresReady } from "@pylon/platform/http/ReadinessChecks"
 import { Layer } from "effect"
 import type { SqlClient } from "effect/sql/SqlClient"
 import { NotificationRpcs } from "@pylon/contracts/NotificationRpcs"
-import { healthRoutes, serve } from "@pylon/platform/HttpServerLive"
-import type { ReadinessCheck } from "@pylon/platform/HttpServerLive"
-import { rpcRoutes } from "@pylon/platform/InternalRpc"
-import type { KafkaClient } from "@pylon/platform/Kafka"
+import { healthRoutes, serve } from "@pylon/platform/http/HttpServerLive"
+import type { ReadinessCheck } from "@pylon/platform/http/HttpServerLive"
+import { rpcRoutes } from "@pylon/platform/rpc/InternalRpc"
+import type { KafkaClient } from "@pylon/platform/kafka/Kafka"
 import { EventConsumer } from "./EventConsumer.ts"
 import * as KafkaEventConsumer from "./KafkaEventConsumer.ts"
 import { NotificationConfig } from "./NotificationConfig.ts"

@@ -13,7 +13,7 @@ import * as SqlSchema from "effect/sql/SqlSchema"
 import type { Unavailable } from "@pylon/contracts/Errors"
 import { RoomId, UserId } from "@pylon/contracts/Ids"
 import { RoomType } from "@pylon/contracts/Rooms"
-import { rowSchemaFailureToDefect, sqlFailureToUnavailable } from "@pylon/platform/SqlFailures"
+import { rowSchemaFailureToDefect, sqlFailureToUnavailable } from "@pylon/platform/sql/SqlFailures"
 import type { RoomSnapshot } from "./NotificationRules.ts"
 
 const RoomRow = Schema.Struct({ name: Schema.String, type: RoomType })

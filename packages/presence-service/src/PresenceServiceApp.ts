@@ -5,14 +5,14 @@
  * `presenceServiceApp` is the process: Redis adapters, `PresenceRpcs` at `/rpc`, `/health`,
  * `/ready` (PostgreSQL and Redis) and `/metrics` on the configured port.
  */
-import { postgresReady, redisReady } from "@pylon/platform/ReadinessChecks"
+import { postgresReady, redisReady } from "@pylon/platform/http/ReadinessChecks"
 import { Layer } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 import { PresenceRpcs } from "@pylon/contracts/PresenceRpcs"
-import { healthRoutes, serve } from "@pylon/platform/HttpServerLive"
-import { rpcRoutes } from "@pylon/platform/InternalRpc"
-import { RedisClient } from "@pylon/platform/Redis"
-import * as RedisRoomBus from "@pylon/platform/RedisRoomBus"
+import { healthRoutes, serve } from "@pylon/platform/http/HttpServerLive"
+import { rpcRoutes } from "@pylon/platform/rpc/InternalRpc"
+import { RedisClient } from "@pylon/platform/redis/Redis"
+import * as RedisRoomBus from "@pylon/platform/bus/RedisRoomBus"
 import { PresenceConfig } from "./PresenceConfig.ts"
 import { PresenceHandlersLive } from "./PresenceHandlers.ts"
 import { PresenceService } from "./PresenceService.ts"

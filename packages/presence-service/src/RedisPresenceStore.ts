@@ -21,7 +21,7 @@ import { Unavailable } from "@pylon/contracts/Errors"
 import type { RoomId } from "@pylon/contracts/Ids"
 import { UserId } from "@pylon/contracts/Ids"
 import type { ConnectionId } from "@pylon/contracts/Presence"
-import { RedisClient, RedisError } from "@pylon/platform/Redis"
+import { RedisClient, RedisError } from "@pylon/platform/redis/Redis"
 import { LAST_SEEN_RETENTION, PresenceStore, ttlMillis } from "./PresenceStore.ts"
 import type { ExpiredPresence, PresenceState } from "./PresenceStore.ts"
 

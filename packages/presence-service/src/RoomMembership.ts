@@ -8,7 +8,7 @@ import { SqlClient } from "effect/sql/SqlClient"
 import * as SqlSchema from "effect/sql/SqlSchema"
 import type { Unavailable } from "@pylon/contracts/Errors"
 import { RoomId, UserId } from "@pylon/contracts/Ids"
-import { rowSchemaFailureToDefect, sqlFailureToUnavailable } from "@pylon/platform/SqlFailures"
+import { rowSchemaFailureToDefect, sqlFailureToUnavailable } from "@pylon/platform/sql/SqlFailures"
 
 // One row per member; a room without members yields one row with user_id NULL (LEFT JOIN).
 const MemberRow = Schema.Struct({ user_id: Schema.NullOr(UserId) })

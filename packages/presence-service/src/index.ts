@@ -1,10 +1,7 @@
-/** The presence service: connection leases, typing marks and presence changes (API.md §6). */
-export * from "./PresenceConfig.ts"
-export * from "./PresenceHandlers.ts"
-export * from "./PresenceService.ts"
-export * from "./PresenceServiceApp.ts"
-export * from "./PresenceStore.ts"
-export * from "./PresenceSweeper.ts"
-export * from "./RoomMembership.ts"
-export * as MemoryPresenceStore from "./MemoryPresenceStore.ts"
-export * as RedisPresenceStore from "./RedisPresenceStore.ts"
+/**
+ * `@pylon/presence-service`: connection leases, typing marks and presence changes (API.md §6).
+ *
+ * Import a module by its path (`@pylon/presence-service/PresenceService`). Like every Pylon package, this entry point
+ * re-exports nothing (docs/architecture.md, "Package entry points").
+ */
+export {}

@@ -12,21 +12,18 @@ import { RoomId, UserId } from "@pylon/contracts/Ids"
 import { ConnectionId, UserPresence } from "@pylon/contracts/Presence"
 import { PresenceRpcs } from "@pylon/contracts/PresenceRpcs"
 import { formatTimestamp } from "@pylon/contracts/Time"
-import { inProcessClientLayer } from "@pylon/platform/InternalRpc"
-import { RedisClient } from "@pylon/platform/Redis"
-import * as RedisRoomBus from "@pylon/platform/RedisRoomBus"
-import { PRESENCE_CHANNEL, RoomBus, RoomBusEvent } from "@pylon/platform/RoomBus"
+import { inProcessClientLayer } from "@pylon/platform/rpc/InternalRpc"
+import { RedisClient } from "@pylon/platform/redis/Redis"
+import * as RedisRoomBus from "@pylon/platform/bus/RedisRoomBus"
+import { PRESENCE_CHANNEL, RoomBus, RoomBusEvent } from "@pylon/platform/bus/RoomBus"
 import { TestDatabase } from "@pylon/testkit/TestDatabase"
-import {
-  PresenceConfig,
-  PresenceHandlersLive,
-  PresenceService,
-  PresenceSettingsConfig,
-  PresenceSweeperLive,
-  RedisPresenceStore,
-  RoomMembership
-} from "../src/index.ts"
-import type { PresenceSettings } from "../src/index.ts"
+import * as RedisPresenceStore from "../src/RedisPresenceStore.ts"
+import { PresenceConfig, PresenceSettingsConfig } from "../src/PresenceConfig.ts"
+import { PresenceHandlersLive } from "../src/PresenceHandlers.ts"
+import { PresenceService } from "../src/PresenceService.ts"
+import { PresenceSweeperLive } from "../src/PresenceSweeper.ts"
+import { RoomMembership } from "../src/RoomMembership.ts"
+import type { PresenceSettings } from "../src/PresenceConfig.ts"
 
 class Presence extends Context.Service<Presence, RpcClient.FromGroup<typeof PresenceRpcs, RpcClientError.RpcClientError>>()(
   "pylon/presence/test/Presence"

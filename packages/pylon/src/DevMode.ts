@@ -9,28 +9,30 @@
 import { Effect, Layer } from "effect"
 import { ChatClient, NotificationsClient, PresenceClient, RoomsClient } from "@pylon/api-gateway/clients/ServiceClients"
 import { gatewayApp } from "@pylon/api-gateway/GatewayLive"
-import { ChatHandlersLive, ChatServiceLive, OutboxRelayLive } from "@pylon/chat-service"
+import { ChatHandlersLive } from "@pylon/chat-service/ChatHandlers"
+import { ChatServiceLive } from "@pylon/chat-service/ChatServiceApp"
+import { OutboxRelayLive } from "@pylon/chat-service/outbox/OutboxRelay"
 import { NotificationRpcs } from "@pylon/contracts/NotificationRpcs"
 import { PresenceRpcs } from "@pylon/contracts/PresenceRpcs"
-import { MemoryEventBus } from "@pylon/platform/MemoryEventBus"
-import {
-  MemoryEventConsumer,
-  NotificationConfig,
-  NotificationConsumerLive,
-  NotificationHandlersLive,
-  NotificationServiceLive
-} from "@pylon/notification-service"
-import { MemoryPresenceStore, PresenceLive } from "@pylon/presence-service"
+import { MemoryEventBus } from "@pylon/platform/events/MemoryEventBus"
+import * as MemoryEventConsumer from "@pylon/notification-service/MemoryEventConsumer"
+import { NotificationConfig } from "@pylon/notification-service/NotificationConfig"
+import { NotificationConsumerLive } from "@pylon/notification-service/NotificationConsumer"
+import { NotificationHandlersLive } from "@pylon/notification-service/NotificationHandlers"
+import { NotificationServiceLive } from "@pylon/notification-service/NotificationServiceApp"
+import * as MemoryPresenceStore from "@pylon/presence-service/MemoryPresenceStore"
+import { PresenceLive } from "@pylon/presence-service/PresenceServiceApp"
 import { ChatRpcs } from "@pylon/contracts/ChatRpcs"
 import { RoomRpcs } from "@pylon/contracts/RoomRpcs"
-import { boundPort } from "@pylon/platform/HttpServerLive"
-import { embeddedDatabaseLayer, EmbeddedPostgres } from "@pylon/platform/EmbeddedPostgres"
-import { inProcessClientLayer } from "@pylon/platform/InternalRpc"
-import * as MemoryRateLimiter from "@pylon/platform/MemoryRateLimiter"
-import * as MemoryRoomBus from "@pylon/platform/MemoryRoomBus"
-import { Migrations } from "@pylon/platform/Migrations"
-import { ServerConfig } from "@pylon/platform/ServerConfig"
-import { RoomHandlersLive, RoomServiceLive } from "@pylon/room-service"
+import { boundPort } from "@pylon/platform/http/HttpServerLive"
+import { embeddedDatabaseLayer, EmbeddedPostgres } from "@pylon/platform/sql/EmbeddedPostgres"
+import { inProcessClientLayer } from "@pylon/platform/rpc/InternalRpc"
+import * as MemoryRateLimiter from "@pylon/platform/ratelimit/MemoryRateLimiter"
+import * as MemoryRoomBus from "@pylon/platform/bus/MemoryRoomBus"
+import { Migrations } from "@pylon/platform/sql/Migrations"
+import { ServerConfig } from "@pylon/platform/http/ServerConfig"
+import { RoomHandlersLive } from "@pylon/room-service/RoomHandlers"
+import { RoomServiceLive } from "@pylon/room-service/RoomServiceApp"
 
 const announce = Layer.effectDiscard(Effect.gen(function*() {
   const port = yield* boundPort

@@ -5,8 +5,8 @@
  * stops every process it started.
  */
 import { Config, Effect } from "effect"
-import { DatabaseLive } from "@pylon/platform/Database"
-import { runMigrations } from "@pylon/platform/Migrations"
+import { DatabaseLive } from "@pylon/platform/sql/Database"
+import { runMigrations } from "@pylon/platform/sql/Migrations"
 import { startService } from "./ServiceProcess.ts"
 import type { ServiceSpec } from "./ServiceProcess.ts"
 

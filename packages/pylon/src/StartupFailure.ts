@@ -5,7 +5,7 @@
  */
 import { Effect, Option, Runtime, Schema } from "effect"
 import { ServeError } from "effect/http/HttpServerError"
-import { DataDirectoryInUse, DataDirectoryLockError } from "@pylon/platform/DataDirectoryLock"
+import { DataDirectoryInUse, DataDirectoryLockError } from "@pylon/platform/sql/DataDirectoryLock"
 
 /** A failure already explained in the log: the runtime must not report it again. */
 export class StartupFailure extends Schema.TaggedError<StartupFailure>()("StartupFailure", {

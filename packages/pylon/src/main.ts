@@ -8,9 +8,9 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer, Schema } from "effect"
-import { runMigrations } from "@pylon/platform/Migrations"
-import { DatabaseLive } from "@pylon/platform/Database"
-import { ObservabilityLive } from "@pylon/platform/Observability"
+import { runMigrations } from "@pylon/platform/sql/Migrations"
+import { DatabaseLive } from "@pylon/platform/sql/Database"
+import { ObservabilityLive } from "@pylon/platform/observability/Observability"
 import { devLayer } from "./DevMode.ts"
 import { chatLayer, gatewayLayer, notificationLayer, presenceLayer, roomLayer } from "./ServiceModes.ts"
 import { devStack } from "./Stack.ts"

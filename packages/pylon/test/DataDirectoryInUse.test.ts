@@ -13,7 +13,7 @@ import { tmpdir } from "node:os"
 import * as NodePath from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
-import { LOCK_FILE_NAME } from "@pylon/platform/DataDirectoryLock"
+import { LOCK_FILE_NAME } from "@pylon/platform/sql/DataDirectoryLock"
 import { MAIN } from "../src/ServiceProcess.ts"
 import { request } from "@pylon/testkit/Rest"
 

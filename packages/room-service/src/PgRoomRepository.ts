@@ -12,7 +12,7 @@ import type { Unavailable } from "@pylon/contracts/Errors"
 import { RoomId, UserId } from "@pylon/contracts/Ids"
 import { Member, MemberRole, Room, RoomType } from "@pylon/contracts/Rooms"
 import { timestampFromDate } from "@pylon/contracts/Time"
-import { rowSchemaFailureToDefect, sqlFailureToDomainError, sqlFailureToUnavailable } from "@pylon/platform/SqlFailures"
+import { rowSchemaFailureToDefect, sqlFailureToDomainError, sqlFailureToUnavailable } from "@pylon/platform/sql/SqlFailures"
 import type { NewMember, NewRoom, RoomAccess } from "./RoomRepository.ts"
 import { DirectRoomTaken, RoomRepository } from "./RoomRepository.ts"
 

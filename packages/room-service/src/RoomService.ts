@@ -11,7 +11,7 @@ import type { Unavailable } from "@pylon/contracts/Errors"
 import { RoomId } from "@pylon/contracts/Ids"
 import type { UserId } from "@pylon/contracts/Ids"
 import type { CreateRoomRequest, Member, Room } from "@pylon/contracts/Rooms"
-import { newId } from "@pylon/platform/IdGenerator"
+import { newId } from "@pylon/platform/runtime/IdGenerator"
 import type { NewMember } from "./RoomRepository.ts"
 import { directKeyOf, RoomRepository } from "./RoomRepository.ts"
 

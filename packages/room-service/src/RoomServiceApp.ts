@@ -3,11 +3,11 @@
  * and the process that serves it (`roomServiceApp`: `RoomRpcs` at `/rpc` plus `/health`,
  * `/ready`, `/metrics` on the configured port).
  */
-import { postgresReady } from "@pylon/platform/ReadinessChecks"
+import { postgresReady } from "@pylon/platform/http/ReadinessChecks"
 import { Layer } from "effect"
 import { RoomRpcs } from "@pylon/contracts/RoomRpcs"
-import { healthRoutes, serve } from "@pylon/platform/HttpServerLive"
-import { rpcRoutes } from "@pylon/platform/InternalRpc"
+import { healthRoutes, serve } from "@pylon/platform/http/HttpServerLive"
+import { rpcRoutes } from "@pylon/platform/rpc/InternalRpc"
 import { PgRoomRepository } from "./PgRoomRepository.ts"
 import { RoomHandlersLive } from "./RoomHandlers.ts"
 import { RoomService } from "./RoomService.ts"

@@ -1,8 +1,7 @@
-/** The room service (API.md §4): rooms and membership behind `RoomRpcs`. */
-export { escapeLikePattern, PgRoomRepository } from "./PgRoomRepository.ts"
-export { RoomHandlersLive } from "./RoomHandlers.ts"
-export { directKeyOf, DirectRoomTaken, RoomRepository } from "./RoomRepository.ts"
-export type { NewMember, NewRoom, RoomAccess } from "./RoomRepository.ts"
-export { RoomService } from "./RoomService.ts"
-export type { ChannelSearch } from "./RoomService.ts"
-export { roomServiceApp, RoomServiceLive, SERVICE_NAME } from "./RoomServiceApp.ts"
+/**
+ * `@pylon/room-service`: rooms and membership behind `RoomRpcs` (API.md §4).
+ *
+ * Import a module by its path (`@pylon/room-service/RoomService`). Like every Pylon package, this entry point
+ * re-exports nothing (docs/architecture.md, "Package entry points").
+ */
+export {}

@@ -12,12 +12,12 @@ import { RoomId, UserId } from "@pylon/contracts/Ids"
 import { INTERNAL_AUTH_HEADER } from "@pylon/contracts/InternalAuth"
 import { RoomRpcs } from "@pylon/contracts/RoomRpcs"
 import { formatTimestamp } from "@pylon/contracts/Time"
-import { Draining } from "@pylon/platform/Draining"
-import { boundPort } from "@pylon/platform/HttpServerLive"
-import { rpcClientLayer } from "@pylon/platform/InternalRpc"
-import { ServerConfig } from "@pylon/platform/ServerConfig"
+import { Draining } from "@pylon/platform/runtime/Draining"
+import { boundPort } from "@pylon/platform/http/HttpServerLive"
+import { rpcClientLayer } from "@pylon/platform/rpc/InternalRpc"
+import { ServerConfig } from "@pylon/platform/http/ServerConfig"
 import { TestDatabase } from "@pylon/testkit/TestDatabase"
-import { roomServiceApp } from "../src/index.ts"
+import { roomServiceApp } from "../src/RoomServiceApp.ts"
 
 type RoomsRpcClient = RpcClient.FromGroup<typeof RoomRpcs, RpcClientError.RpcClientError>
 

@@ -10,10 +10,10 @@ import { readKafkaTopic } from "./KafkaTopicReader.ts"
 import { randomUUID } from "node:crypto"
 import { expect, layer } from "@effect/vitest"
 import { Context, Duration, Effect, Layer, Schema, Stream } from "effect"
-import { EventPublisher } from "@pylon/platform/EventPublisher"
-import type { EventRecord } from "@pylon/platform/EventPublisher"
-import { KafkaAdmin, KafkaClient } from "@pylon/platform/Kafka"
-import { MemoryEventBus } from "@pylon/platform/MemoryEventBus"
+import { EventPublisher } from "@pylon/platform/events/EventPublisher"
+import type { EventRecord } from "@pylon/platform/events/EventPublisher"
+import { KafkaAdmin, KafkaClient } from "@pylon/platform/kafka/Kafka"
+import { MemoryEventBus } from "@pylon/platform/events/MemoryEventBus"
 
 export interface ReadRecord {
   readonly topic: string

@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto"
 import { Effect } from "effect"
 import type { Duration } from "effect"
 import type { Kafka } from "kafkajs"
-import { headersAsText } from "@pylon/platform/Kafka"
+import { headersAsText } from "@pylon/platform/kafka/Kafka"
 
 export interface KafkaTopicRecord {
   readonly topic: string

@@ -13,7 +13,7 @@ import type { Migrator } from "effect/sql"
 import type { SqlClient } from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
 import { randomBytes } from "node:crypto"
-import { migrationsLayer } from "@pylon/platform/Migrations"
+import { migrationsLayer } from "@pylon/platform/sql/Migrations"
 
 /** The throwaway database behind a `TestDatabase` layer. */
 export class TestDatabaseInfo extends Context.Service<TestDatabaseInfo, {

@@ -6,7 +6,7 @@
  */
 import { Clock, Context, Duration, Effect, Layer, Redacted, Schema } from "effect"
 import { errors as JoseErrors, jwtVerify, SignJWT } from "jose"
-import { newId } from "@pylon/platform/IdGenerator"
+import { newId } from "@pylon/platform/runtime/IdGenerator"
 import { AccessTokenClaims } from "@pylon/contracts/Auth"
 import { AuthConfig } from "./AuthConfig.ts"
 

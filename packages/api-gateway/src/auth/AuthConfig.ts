@@ -5,8 +5,8 @@
  */
 import { Config, Context, Duration, Effect, Layer } from "effect"
 import type { Redacted } from "effect"
-import { configuredSecret, DEVELOPMENT_JWT_SECRET } from "@pylon/platform/SecretPolicy"
-import { ServerConfig } from "@pylon/platform/ServerConfig"
+import { configuredSecret, DEVELOPMENT_JWT_SECRET } from "@pylon/platform/runtime/SecretPolicy"
+import { ServerConfig } from "@pylon/platform/http/ServerConfig"
 
 export { DEVELOPMENT_JWT_SECRET }
 

@@ -10,7 +10,7 @@ import type { Option } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 import * as SqlSchema from "effect/sql/SqlSchema"
 import type { Unavailable } from "@pylon/contracts/Errors"
-import { rowSchemaFailureToDefect, sqlFailureToUnavailable } from "@pylon/platform/SqlFailures"
+import { rowSchemaFailureToDefect, sqlFailureToUnavailable } from "@pylon/platform/sql/SqlFailures"
 
 export const RefreshTokenRow = Schema.Struct({
   id: Schema.String,

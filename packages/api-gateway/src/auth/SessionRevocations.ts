@@ -17,7 +17,7 @@
  */
 import { Context, Duration, Effect, Layer, Stream } from "effect"
 import type { Scope } from "effect"
-import { RoomBus } from "@pylon/platform/RoomBus"
+import { RoomBus } from "@pylon/platform/bus/RoomBus"
 import { AuthConfig } from "./AuthConfig.ts"
 import { RefreshTokenRepository } from "./RefreshTokenRepository.ts"
 

@@ -9,7 +9,7 @@ import type { Option } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 import * as SqlSchema from "effect/sql/SqlSchema"
 import type { BadRequest, Unavailable } from "@pylon/contracts/Errors"
-import { rowSchemaFailureToDefect, sqlFailureToDomainError, sqlFailureToUnavailable } from "@pylon/platform/SqlFailures"
+import { rowSchemaFailureToDefect, sqlFailureToDomainError, sqlFailureToUnavailable } from "@pylon/platform/sql/SqlFailures"
 
 export const UserRow = Schema.Struct({
   id: Schema.String,

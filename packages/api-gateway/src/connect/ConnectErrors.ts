@@ -7,7 +7,7 @@
 import { Code, ConnectError } from "@connectrpc/connect"
 import { Cause, Option } from "effect"
 import type { ErrorCode } from "@pylon/contracts/Envelope"
-import { HttpFailure } from "@pylon/platform/HttpEnvelope"
+import { HttpFailure } from "@pylon/platform/http/HttpEnvelope"
 
 const codeByError: { readonly [K in ErrorCode]: Code } = {
   bad_request: Code.InvalidArgument,

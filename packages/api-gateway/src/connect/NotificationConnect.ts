@@ -7,7 +7,7 @@
  */
 import type { ServiceImpl } from "@connectrpc/connect"
 import { Effect } from "effect"
-import { HttpFailure } from "@pylon/platform/HttpEnvelope"
+import { HttpFailure } from "@pylon/platform/http/HttpEnvelope"
 import { NotificationService as NotificationServiceDesc } from "@pylon/proto-gen/notification/v1/notification"
 import { NotificationsClient } from "../clients/ServiceClients.ts"
 import { requireAuth } from "../http/AuthHttp.ts"

@@ -6,7 +6,7 @@ import { Effect } from "effect"
 import type { RpcClientError } from "effect/rpc"
 import type { DomainError } from "@pylon/contracts/Errors"
 import { httpErrorOf } from "@pylon/contracts/ErrorMapping"
-import { HttpFailure } from "@pylon/platform/HttpEnvelope"
+import { HttpFailure } from "@pylon/platform/http/HttpEnvelope"
 
 export const toHttpFailure = (error: DomainError): HttpFailure => {
   const { code, message } = httpErrorOf(error)

@@ -6,11 +6,11 @@
  */
 import { Context, Effect, Layer, Option } from "effect"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
-import { clientAddress, TrustedProxiesConfig } from "@pylon/platform/ClientAddress"
-import type { TrustedProxies } from "@pylon/platform/ClientAddress"
-import { HttpFailure } from "@pylon/platform/HttpEnvelope"
-import { RateLimitConfig, RateLimiter, rateLimitHeaders } from "@pylon/platform/RateLimiter"
-import type { RateLimitBucket } from "@pylon/platform/RateLimiter"
+import { clientAddress, TrustedProxiesConfig } from "@pylon/platform/http/ClientAddress"
+import type { TrustedProxies } from "@pylon/platform/http/ClientAddress"
+import { HttpFailure } from "@pylon/platform/http/HttpEnvelope"
+import { RateLimitConfig, RateLimiter, rateLimitHeaders } from "@pylon/platform/ratelimit/RateLimiter"
+import type { RateLimitBucket } from "@pylon/platform/ratelimit/RateLimiter"
 
 export class TrustedProxySettings extends Context.Service<TrustedProxySettings, TrustedProxies>()(
   "pylon/gateway/TrustedProxySettings"

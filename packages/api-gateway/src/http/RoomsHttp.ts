@@ -15,9 +15,9 @@ import {
   RoomResponse,
   RoomsResponse
 } from "@pylon/contracts/Rooms"
-import { respondOk } from "@pylon/platform/HttpEnvelope"
-import { decodeJsonBody, decodePathParam, decodeQuery } from "@pylon/platform/HttpRequestDecoding"
-import { resource } from "@pylon/platform/HttpServerLive"
+import { respondOk } from "@pylon/platform/http/HttpEnvelope"
+import { decodeJsonBody, decodePathParam, decodeQuery } from "@pylon/platform/http/HttpRequestDecoding"
+import { resource } from "@pylon/platform/http/HttpServerLive"
 import { RoomsClient } from "../clients/ServiceClients.ts"
 import { MembershipEvents } from "../ws/MembershipEvents.ts"
 import { requireAuth } from "./AuthHttp.ts"

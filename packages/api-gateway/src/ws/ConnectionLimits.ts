@@ -9,8 +9,8 @@ import type { IncomingMessage } from "node:http"
 import { Context, Effect, Layer } from "effect"
 import type { Scope } from "effect"
 import type { UserId } from "@pylon/contracts/Ids"
-import { clientAddress } from "@pylon/platform/ClientAddress"
-import type { TrustedProxies } from "@pylon/platform/ClientAddress"
+import { clientAddress } from "@pylon/platform/http/ClientAddress"
+import type { TrustedProxies } from "@pylon/platform/http/ClientAddress"
 import { WsSettings } from "./WsSettings.ts"
 
 /** Which cap refused a connection, if one did. */

@@ -10,7 +10,7 @@ import type { Scope } from "effect"
 
 import { encodeServerFrame, messageFrame } from "@pylon/contracts/WsFrames"
 import type { RoomId, UserId } from "@pylon/contracts/Ids"
-import { RoomBus, roomChannel } from "@pylon/platform/RoomBus"
+import { RoomBus, roomChannel } from "@pylon/platform/bus/RoomBus"
 import { ChatClient } from "../clients/ServiceClients.ts"
 import type { BusEnvelope } from "./BusEnvelope.ts"
 import { decodeEnvelope, encodeEnvelope } from "./BusEnvelope.ts"

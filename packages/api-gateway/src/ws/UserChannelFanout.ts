@@ -12,7 +12,7 @@ import { Context, Effect, Fiber, Latch, Layer, Metric, Schedule, Schema, Stream 
 import type { Scope } from "effect"
 import type { UserId } from "@pylon/contracts/Ids"
 import { NotificationFrame } from "@pylon/contracts/WsFrames"
-import { RoomBus, userChannel } from "@pylon/platform/RoomBus"
+import { RoomBus, userChannel } from "@pylon/platform/bus/RoomBus"
 
 /** Hands one encoded frame to a socket (its outbound queue); never blocks. */
 export type DeliverFrame = (json: string) => void

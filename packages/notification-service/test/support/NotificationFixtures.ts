@@ -8,8 +8,8 @@ import { SqlClient } from "effect/sql/SqlClient"
 import { encodeMessageCreatedEvent, EVENT_TYPE_HEADER, MessageCreatedEvent } from "@pylon/contracts/Events"
 import { EventId, MessageId, RoomId, UserId } from "@pylon/contracts/Ids"
 import type { RoomType } from "@pylon/contracts/Rooms"
-import type { EventRecord } from "@pylon/platform/EventPublisher"
-import { newId } from "@pylon/platform/IdGenerator"
+import type { EventRecord } from "@pylon/platform/events/EventPublisher"
+import { newId } from "@pylon/platform/runtime/IdGenerator"
 
 export interface TestUser {
   readonly id: UserId
