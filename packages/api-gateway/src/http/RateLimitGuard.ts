@@ -9,8 +9,10 @@ import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import { clientAddress, TrustedProxiesConfig } from "@pylon/platform/http/ClientAddress"
 import type { TrustedProxies } from "@pylon/platform/http/ClientAddress"
 import { HttpFailure } from "@pylon/platform/http/HttpEnvelope"
-import { RateLimitConfig, RateLimiter, rateLimitHeaders } from "@pylon/platform/ratelimit/RateLimiter"
-import type { RateLimitBucket } from "@pylon/platform/ratelimit/RateLimiter"
+import { RateLimitConfig } from "@pylon/platform/ratelimit/RateLimitConfig"
+import type { RateLimitBucket } from "@pylon/platform/ratelimit/RateLimitConfig"
+import { RateLimiter } from "@pylon/platform/ratelimit/RateLimiter"
+import { rateLimitHeaders } from "@pylon/platform/ratelimit/RateLimitHeaders"
 
 export class TrustedProxySettings extends Context.Service<TrustedProxySettings, TrustedProxies>()(
   "pylon/gateway/TrustedProxySettings"

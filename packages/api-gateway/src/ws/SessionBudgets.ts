@@ -4,7 +4,7 @@
  * Effect's `Clock` so `TestClock` drives the windows.
  */
 import { Clock, Duration, Effect } from "effect"
-import type { RateLimitSettings } from "@pylon/platform/ratelimit/RateLimiter"
+import type { RateLimitSettings } from "@pylon/platform/ratelimit/RateLimitConfig"
 import { FrameBudget } from "./FrameBudget.ts"
 
 export type BudgetName = "message" | "typing" | "join" | "history"

@@ -9,7 +9,8 @@
  * background fiber to manage.
  */
 import { Clock, Duration, Effect, Layer } from "effect"
-import { decide, normalizeLimit, RateLimiter, windowMillis } from "./RateLimiter.ts"
+import { decide, normalizeLimit, windowMillis } from "./FixedWindow.ts"
+import { RateLimiter } from "./RateLimiter.ts"
 
 export interface MemoryRateLimiterOptions {
   readonly sweepInterval?: Duration.Input

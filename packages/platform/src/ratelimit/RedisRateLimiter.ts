@@ -16,7 +16,8 @@ import { createHash } from "node:crypto"
 import { Clock, Duration, Effect, Layer, Metric, Predicate, Schema } from "effect"
 import { RedisClient, RedisError } from "../redis/Redis.ts"
 import { describeError } from "../runtime/CauseText.ts"
-import { decide, normalizeLimit, RateLimiter, RateLimiterUnavailable, windowMillis } from "./RateLimiter.ts"
+import { decide, normalizeLimit, windowMillis } from "./FixedWindow.ts"
+import { RateLimiter, RateLimiterUnavailable } from "./RateLimiter.ts"
 
 export interface RedisRateLimiterOptions {
   /** Prefix of every key; default `pylon:rl:`. Tests use their own to stay apart. */

@@ -1,7 +1,7 @@
 /**
  * Runs the `RateLimiter` contract against the in-memory and the Redis adapter, then checks what
  * only one of them has: Redis key layout, cross-connection atomicity and the Redis-down policy;
- * in-memory eviction; and the config and header helpers of the port.
+ * in-memory eviction; and the config (`RateLimitConfig.ts`) and headers (`RateLimitHeaders.ts`).
  */
 import { randomUUID } from "node:crypto"
 import { describe, expect, it, layer } from "@effect/vitest"
@@ -9,7 +9,9 @@ import { ConfigProvider, Context, Duration, Effect, Exit, Layer, Redacted } from
 import { TestClock } from "effect/testing"
 import { Redis as IORedis } from "ioredis"
 import * as MemoryRateLimiter from "../../src/ratelimit/MemoryRateLimiter.ts"
-import { rateLimitHeaders, RateLimiter, RateLimitSettingsConfig } from "../../src/ratelimit/RateLimiter.ts"
+import { RateLimitSettingsConfig } from "../../src/ratelimit/RateLimitConfig.ts"
+import { RateLimiter } from "../../src/ratelimit/RateLimiter.ts"
+import { rateLimitHeaders } from "../../src/ratelimit/RateLimitHeaders.ts"
 import { RedisClient, RedisError } from "../../src/redis/Redis.ts"
 import * as RedisRateLimiter from "../../src/ratelimit/RedisRateLimiter.ts"
 import { rateLimiterContract } from "./RateLimiter.contract.ts"

@@ -4,7 +4,7 @@
  * answer), access tokens that outlive a long run, and a known JWT secret so the fuzzer can mint
  * "signed but wrong" tokens. Everything else is the topology's default.
  */
-import { RateLimitBucket } from "@pylon/platform/ratelimit/RateLimiter"
+import { RateLimitBucket } from "@pylon/platform/ratelimit/RateLimitConfig"
 
 const HIGH_LIMIT = "100000000"
 
