@@ -5,17 +5,10 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { join, relative } from "node:path"
-import { exportedNamesIn, isKnownMetric, metricNamesInPromQL, promQLInDashboard, rulesInYaml } from "./MetricNames.ts"
+import { filesUnder, queryUses, recordedNames, ROOT as root } from "./InfraQueries.ts"
+import { exportedNamesIn, isKnownMetric, metricNamesInPromQL } from "./MetricNames.ts"
 
-const root = join(import.meta.dirname, "..", "..")
-
-const filesUnder = (directory: string, accept: (name: string) => boolean): ReadonlyArray<string> =>
-  readdirSync(directory, { recursive: true, withFileTypes: true })
-    .filter((entry) => entry.isFile() && accept(entry.name) && !entry.parentPath.includes("node_modules"))
-    .map((entry) => join(entry.parentPath, entry.name))
-    .sort()
-
-const exported = new Set<string>()
+const exported = new Set<string>(recordedNames())
 for (const pkg of readdirSync(join(root, "packages"))) {
   const sourceDirectory = join(root, "packages", pkg, "src")
   if (!existsSync(sourceDirectory)) continue // not a package with sources
@@ -24,23 +17,7 @@ for (const pkg of readdirSync(join(root, "packages"))) {
   }
 }
 
-interface Use {
-  readonly file: string
-  readonly expression: string
-}
-const uses: Array<Use> = []
-for (const file of filesUnder(join(root, "infra", "prometheus"), (name) => /\.ya?ml$/.test(name))) {
-  const text = readFileSync(file, "utf8")
-  if (!/^\s*groups:/m.test(text)) continue // scrape config, not a rule file
-  const rules = rulesInYaml(text)
-  for (const record of rules.records) exported.add(record)
-  for (const expression of rules.expressions) uses.push({ file, expression })
-}
-for (const file of filesUnder(join(root, "infra", "grafana"), (name) => name.endsWith(".json"))) {
-  const dashboard: unknown = JSON.parse(readFileSync(file, "utf8"))
-  for (const expression of promQLInDashboard(dashboard)) uses.push({ file, expression })
-}
-
+const uses = queryUses()
 const problems: Array<string> = []
 const checked = new Set<string>()
 for (const use of uses) {

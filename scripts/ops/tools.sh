@@ -2,11 +2,12 @@
 # Installs (once) and prints the location of the tools the infrastructure checks need, all pinned and
 # cached under ~/.cache/pylon (or $PYLON_CACHE): kustomize and kubeconform built from their Go modules,
 # the Kubernetes JSON schemas that PyPI's kubernetes-validate ships (kubeconform reads them offline),
-# and promtool (Debian's `prometheus` package: the one on PATH, else unpacked from its .deb into the
-# cache, so no daemon gets installed or started).
+# and promtool and prometheus (Debian's `prometheus` package: the ones on PATH, else unpacked from its
+# .deb into the cache, so no daemon gets installed or started; the real-Prometheus test runs that
+# prometheus binary itself, packages/pylon/test/PrometheusScrape.test.ts).
 # Idempotent: a tool whose pinned version is already in the cache is not fetched again, so after the
 # first run nothing here touches the network. Needs Go (any recent toolchain) and python3 with pip.
-#   eval "$(bash scripts/ops/tools.sh)"   -> KUSTOMIZE, KUBECONFORM, K8S_SCHEMAS, PROMTOOL, PYYAML_PATH
+#   eval "$(bash scripts/ops/tools.sh)"   -> KUSTOMIZE, KUBECONFORM, K8S_SCHEMAS, PROMTOOL, PROMETHEUS, PYYAML_PATH
 set -euo pipefail
 
 KUSTOMIZE_VERSION=v5.7.1
@@ -77,7 +78,7 @@ pyyaml() {
 # promtool from Debian's prometheus package. Its build leaves out Kubernetes service discovery, so it
 # checks rule files (and rule unit tests), not infra/prometheus/prometheus.yml.
 find_promtool() {
-  if type -P promtool >/dev/null; then type -P promtool; return; fi
+  if type -P promtool >/dev/null && type -P prometheus >/dev/null; then type -P promtool; return; fi
   local dir="$cache/prometheus-deb"
   if [ ! -x "$dir/usr/bin/promtool" ]; then
     log "unpacking promtool from Debian's prometheus package into $dir (once)"
@@ -104,7 +105,9 @@ kustomize="$(go_tool kustomize sigs.k8s.io/kustomize/kustomize/v5 "$KUSTOMIZE_VE
 kubeconform="$(go_tool kubeconform github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_VERSION")"
 k8s_schemas="$(schemas)"
 promtool="$(find_promtool)"
+prometheus="$(dirname "$promtool")/prometheus"
+[ -x "$prometheus" ] || { log "no prometheus binary beside $promtool"; exit 1; }
 pyyaml_path="$(pyyaml)"
 # KEY=value lines for eval, quoted so a cache path with spaces survives.
 printf '%s=%q\n' KUSTOMIZE "$kustomize" KUBECONFORM "$kubeconform" K8S_SCHEMAS "$k8s_schemas" \
-  PROMTOOL "$promtool" PYYAML_PATH "$pyyaml_path"
+  PROMTOOL "$promtool" PROMETHEUS "$prometheus" PYYAML_PATH "$pyyaml_path"

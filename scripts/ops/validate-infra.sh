@@ -6,8 +6,11 @@
 #      schemas of PyPI's kubernetes-validate (oldest and newest Kubernetes version we support), plus a
 #      negative control: an object with an unknown field must be rejected;
 #      and the repo's own rules over the rendered objects (scripts/ops/ManifestRules.ts);
-#   3. promtool check rules, and promtool test rules for the rule unit tests under infra/prometheus;
-#   4. every metric name in infra/grafana dashboards and infra/prometheus rules is exported by the code.
+#   3. promtool check rules, and promtool test rules for the rule unit tests under infra/prometheus
+#      (every alert must have one);
+#   4. the dashboards in infra/grafana/dashboards are what scripts/ops/dashboards renders, promtool
+#      parses every dashboard expression, and every metric name in infra/grafana dashboards and
+#      infra/prometheus rules is exported by the code.
 # Tools come from scripts/ops/tools.sh (pinned, cached under ~/.cache/pylon; only its first run
 # downloads). Nothing here writes into the working tree.
 set -euo pipefail
@@ -87,7 +90,12 @@ if [ "${#rule_tests[@]}" -gt 0 ]; then
   "$PROMTOOL" test rules "${rule_tests[@]}" | sed "s/^/[promtool] /"
 fi
 
-# 4. Dashboards and rules read only metrics the code exports.
+# 4. Dashboards: generated from scripts/ops/dashboards, every expression parsed by promtool (as
+#    recording rules), every alert unit-tested; dashboards and rules read only metrics the code exports.
+node scripts/ops/dashboards/build.ts --check | sed "s/^/[validate-infra] /"
+mkdir -p "$work/queries"
+node scripts/ops/check-dashboard-queries.ts "$work/queries" | sed "s/^/[validate-infra] /"
+"$PROMTOOL" check rules "$work/queries/dashboard-queries.rules.yml" | sed "s/^/[promtool dashboards] /"
 node scripts/ops/check-metric-names.ts | sed "s/^/[validate-infra] /"
 
 say "ok"

@@ -4,13 +4,14 @@
  * `seq`), and the bounded-page replay behind `StreamMessages`. Storage is the
  * `MessageRepository` port; this layer owns the access rules and the cursor semantics.
  */
-import { Context, Effect, Layer, Option, Stream } from "effect"
+import { Context, Effect, Layer, Metric, Option, Stream } from "effect"
 import type { GetMessagesPayload, SendMessageResult } from "@pylon/contracts/ChatRpcs"
 import { MessageNotFound } from "@pylon/contracts/Errors"
 import type { BadRequest, NotRoomMember, RoomNotFound, Unavailable } from "@pylon/contracts/Errors"
 import { MessageId } from "@pylon/contracts/Ids"
 import type { ClientMsgId, RoomId, UserId } from "@pylon/contracts/Ids"
 import type { Message, MessagesResponse, MsgType } from "@pylon/contracts/Messages"
+import { ALL_ROOM_TYPES, messagesSent } from "@pylon/platform/observability/OriginalMetrics"
 import { newId } from "@pylon/platform/runtime/IdGenerator"
 import { MessageRepository } from "./MessageRepository.ts"
 
@@ -50,7 +51,7 @@ export class ChatService extends Context.Service<ChatService, {
 
       const send = Effect.fn("ChatService.send")(function*(input: SendMessageInput) {
         const id = MessageId.make(yield* newId)
-        return yield* repository.send({
+        const result = yield* repository.send({
           id,
           room_id: input.room_id,
           sender_id: input.user_id,
@@ -58,6 +59,15 @@ export class ChatService extends Context.Service<ChatService, {
           msg_type: input.msg_type,
           client_msg_id: input.client_msg_id
         })
+        // New messages only (a repeated client_msg_id is not sent twice). room_type is "all": the
+        // send path does not read the room's type (docs/adr/0007-metric-names.md).
+        if (result.created) {
+          yield* Metric.update(
+            Metric.withAttributes(messagesSent, { room_type: ALL_ROOM_TYPES, message_type: input.msg_type }),
+            1
+          )
+        }
+        return result
       })
 
       // Access check, cursor and page in one repository call (one query).

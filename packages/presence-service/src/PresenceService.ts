@@ -20,6 +20,7 @@ import { UserPresence } from "@pylon/contracts/Presence"
 import type { ConnectionId, PresenceStatus } from "@pylon/contracts/Presence"
 import { timestampFromDate } from "@pylon/contracts/Time"
 import { PRESENCE_CHANNEL, RoomBus } from "@pylon/platform/bus/RoomBus"
+import { usersOnline } from "@pylon/platform/observability/OriginalMetrics"
 import { PresenceConfig } from "./PresenceConfig.ts"
 import { PresenceStore } from "./PresenceStore.ts"
 import type { PresenceState } from "./PresenceStore.ts"
@@ -71,6 +72,9 @@ export class PresenceService extends Context.Service<PresenceService, {
       const config = yield* PresenceConfig
 
       const publishChange = Effect.fn("PresenceService.publishChange")(function*(change: UserPresence) {
+        // The store reports each transition once across replicas, so the replicas' gauges sum to the
+        // users online (docs/adr/0007-metric-names.md: a restarted replica starts from 0 again).
+        yield* Metric.modify(usersOnline, change.status === "online" ? 1 : -1)
         const payload = yield* Effect.orDie(encodeChange(change))
         yield* bus.publish(PRESENCE_CHANNEL, payload).pipe(
           Effect.retry(publishRetry),

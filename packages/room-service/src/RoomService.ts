@@ -4,13 +4,14 @@
  * into `Unavailable` (unreachable database), `BadRequest` (a client value PostgreSQL refused:
  * room name, channel search) or defects (bugs), so no SQL type reaches this module.
  */
-import { Context, Effect, Layer, Option } from "effect"
+import { Context, Effect, Layer, Metric, Option } from "effect"
 import type { CreateRoomResult, Membership } from "@pylon/contracts/RoomRpcs"
 import { BadRequest, Forbidden, NotRoomMember, RoomNotFound } from "@pylon/contracts/Errors"
 import type { Unavailable } from "@pylon/contracts/Errors"
 import { RoomId } from "@pylon/contracts/Ids"
 import type { UserId } from "@pylon/contracts/Ids"
 import type { CreateRoomRequest, Member, Room } from "@pylon/contracts/Rooms"
+import { roomsCreated } from "@pylon/platform/observability/OriginalMetrics"
 import { newId } from "@pylon/platform/runtime/IdGenerator"
 import type { NewMember } from "./RoomRepository.ts"
 import { directKeyOf, RoomRepository } from "./RoomRepository.ts"
@@ -170,7 +171,11 @@ export class RoomService extends Context.Service<RoomService, {
         return yield* repo.searchChannels(q, search.limit)
       })
 
-      return RoomService.of({ create, get, list, members, join, leave, checkMembership, listChannels })
+      // pylon_rooms_created_total counts rooms that did not exist before (not a direct room found again).
+      const createCounted = (userId: UserId, request: CreateRoomRequest) =>
+        create(userId, request).pipe(Effect.tap((result) => result.created ? Metric.update(roomsCreated, 1) : Effect.void))
+
+      return RoomService.of({ create: createCounted, get, list, members, join, leave, checkMembership, listChannels })
     })
   )
 }

@@ -3,12 +3,15 @@
  * batch as one `sendBatch` with `acks: -1`, so a success means every in-sync replica has the
  * records. The producer is idempotent with one request in flight, so kafkajs' own retries
  * neither duplicate nor reorder records within a partition; the key (room id) picks the
- * partition, which gives per-key order. Headers are passed through as given.
+ * partition, which gives per-key order. Headers are passed through as given. Acknowledged records
+ * count in `pylon_kafka_messages_published_total{topic}`, each send's duration in
+ * `pylon_kafka_publish_duration_seconds{topic}`.
  */
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Metric } from "effect"
 import type { Producer, TopicMessages } from "kafkajs"
 import { EventPublisher, EventPublishError } from "./EventPublisher.ts"
 import type { EventRecord } from "./EventPublisher.ts"
+import { kafkaMessagesPublished, kafkaPublishDuration } from "../observability/OriginalMetrics.ts"
 import { connectProducer, isProducerConnected, kafkaErrorMessage, KafkaProducer } from "../kafka/Kafka.ts"
 
 /** Groups the batch by topic, keeping the given order inside each topic. */
@@ -50,10 +53,17 @@ export const make = (producer: Producer): EventPublisher["Service"] => {
         "messaging.batch.message_count": records.length,
         "messaging.destination.name": topicMessages.map((t) => t.topic).join(",")
       })
+      const started = performance.now()
       yield* Effect.tryPromise({
         try: () => producer.sendBatch({ acks: -1, topicMessages }),
         catch: (cause) => new EventPublishError({ message: `Kafka send failed: ${kafkaErrorMessage(cause)}`, cause })
       })
+      // Only acknowledged records count as published (the original's meaning); the duration is the batch's.
+      const seconds = (performance.now() - started) / 1000
+      for (const { topic, messages } of topicMessages) {
+        yield* Metric.update(Metric.withAttributes(kafkaMessagesPublished, { topic }), messages.length)
+        yield* Metric.update(Metric.withAttributes(kafkaPublishDuration, { topic }), seconds)
+      }
     })
   })
 }

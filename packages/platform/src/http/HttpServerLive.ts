@@ -7,23 +7,16 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { Cause, Clock, Effect, Layer, Metric, Option } from "effect"
 import type { Types } from "effect"
 import { HttpRouter, HttpServer, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
-import { MAX_FRAME_BYTES } from "@pylon/contracts/WsFrames"
 import { corsMiddleware, corsPolicy } from "./Cors.ts"
 import { Draining } from "../runtime/Draining.ts"
 import { HttpFailure, respondError, respondFailure, respondOk } from "./HttpEnvelope.ts"
 import { MetricsServerLive } from "../observability/MetricsServer.ts"
+import { httpRequestDuration, httpRequestsInFlight, httpRequestsTotal } from "../observability/OriginalMetrics.ts"
 import { withSecurityHeaders } from "./SecurityHeaders.ts"
 import { answerClientError } from "./ClientErrors.ts"
 import { nodeServerOptions, ServerConfig } from "./ServerConfig.ts"
 import { UpgradeInterceptor, UpgradeRoutingServer } from "./UpgradeInterceptor.ts"
-
-const httpRequests = Metric.counter("pylon_http_requests_total", {
-  description: "HTTP requests served, by method, route and status"
-})
-const httpDuration = Metric.histogram("pylon_http_request_duration_seconds", {
-  description: "HTTP request duration",
-  boundaries: Metric.exponentialBoundaries({ start: 0.001, factor: 2, count: 14 })
-})
+import { RpcMaxBodyBytes } from "../rpc/InternalRpc.ts"
 
 const requestIdOf = (request: HttpServerRequest.HttpServerRequest): string => {
   const given = request.headers["x-request-id"]
@@ -69,15 +62,20 @@ export const EnvelopeMiddleware = HttpRouter.middleware<{ handles: HttpFailure }
       const request = yield* HttpServerRequest.HttpServerRequest
       const requestId = requestIdOf(request)
       const started = yield* Clock.currentTimeMillis
-      const response = yield* cors(httpEffect).pipe(Effect.catchCause(renderCause))
+      yield* Metric.modify(httpRequestsInFlight, 1)
+      const response = yield* cors(httpEffect).pipe(
+        Effect.catchCause(renderCause),
+        Effect.ensuring(Metric.modify(httpRequestsInFlight, -1))
+      )
       const status = response.status
       const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
       const route = yield* Effect.serviceOption(HttpRouter.RouteContext).pipe(
         Effect.map(Option.match({ onNone: () => "unmatched", onSome: (ctx) => ctx.route.path }))
       )
-      const attributes = { method: request.method, route, status: String(status) }
-      yield* Metric.update(Metric.withAttributes(httpRequests, attributes), 1)
-      yield* Metric.update(Metric.withAttributes(httpDuration, { method: request.method, route }), seconds)
+      // The original's labels (docs/adr/0007-metric-names.md): path is the route template.
+      const attributes = { method: request.method, path: route, status_code: String(status) }
+      yield* Metric.update(Metric.withAttributes(httpRequestsTotal, attributes), 1)
+      yield* Metric.update(Metric.withAttributes(httpRequestDuration, { method: request.method, path: route }), seconds)
       if (route !== "/health") {
         yield* Effect.logInfo(`${request.method} ${pathOf(request.url)} ${status}`).pipe(
           Effect.annotateLogs({ request_id: requestId, duration_ms: Math.round(seconds * 1000) })
@@ -137,6 +135,9 @@ export const healthRoutes = <R>(service: string, checks: ReadonlyArray<Readiness
 export const serve = <E, R>(routes: Layer.Layer<never, E, R>) =>
   Layer.unwrap(Effect.gen(function*() {
     const config = yield* ServerConfig
+    // The only upgrade Effect's server handles is internal RPC's `GET /rpc` (the gateway's `/ws`
+    // has its own `ws` server, UpgradeInterceptor.ts): one frame is one RPC message.
+    const rpcMaxBytes = yield* RpcMaxBodyBytes
     const intercept = yield* UpgradeInterceptor
     const nodeServer = NodeHttpServer.layer(() => {
       const server = new UpgradeRoutingServer(nodeServerOptions(config.timeouts))
@@ -147,7 +148,7 @@ export const serve = <E, R>(routes: Layer.Layer<never, E, R>) =>
       port: config.port,
       host: config.host,
       gracefulShutdownTimeout: "10 seconds",
-      websocket: { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false }
+      websocket: { maxPayload: rpcMaxBytes, perMessageDeflate: false }
     })
     const drainOnShutdown = Layer.effectDiscard(Effect.gen(function*() {
       const draining = yield* Draining

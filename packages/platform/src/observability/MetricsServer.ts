@@ -1,7 +1,8 @@
 /**
  * The internal listener that serves Prometheus `/metrics` on `METRICS_PORT` (ServerConfig), apart
  * from the public port: scrapers reach it inside the cluster, clients on the internet never do.
- * Anything but `GET /metrics` is a 404/405 envelope.
+ * Anything but `GET /metrics` is a 404/405 envelope. Each scrape samples the Node.js runtime
+ * metrics first (ProcessMetrics.ts).
  */
 import { createServer } from "node:http"
 import { NodeHttpServer } from "@effect/platform-node"
@@ -11,6 +12,7 @@ import { PrometheusMetrics } from "effect/observability"
 import { respondError } from "../http/HttpEnvelope.ts"
 import { withSecurityHeaders } from "../http/SecurityHeaders.ts"
 import { nodeServerOptions, ServerConfig } from "../http/ServerConfig.ts"
+import { sampleProcessMetrics, startProcessMetrics } from "./ProcessMetrics.ts"
 
 export const METRICS_PATH = "/metrics"
 
@@ -34,6 +36,7 @@ const metricsApp = Effect.gen(function*() {
   if (request.method !== "GET" && request.method !== "HEAD") {
     return respondError("method_not_allowed", `method ${request.method} not allowed`)
   }
+  yield* sampleProcessMetrics
   const body = yield* PrometheusMetrics.format()
   return HttpServerResponse.text(body, { contentType: "text/plain; version=0.0.4; charset=utf-8" })
 }).pipe(Effect.map(withSecurityHeaders))
@@ -43,6 +46,7 @@ export const MetricsServerLive = Layer.effect(
   MetricsEndpoint,
   Effect.gen(function*() {
     const config = yield* ServerConfig
+    yield* startProcessMetrics
     const server = yield* NodeHttpServer.make(() => createServer(nodeServerOptions(config.timeouts)), {
       port: config.metricsPort,
       host: config.host,
