@@ -100,7 +100,7 @@ const fakeSocket = (options: { readonly answersPings: boolean }) => {
     get bufferedAmount() {
       return bufferedAmount
     },
-    send: (text) => void written.push(text),
+    write: (frame) => void written.push(frame.json),
     close: (code, reason) => {
       if (!open) return false
       end({ code, reason })

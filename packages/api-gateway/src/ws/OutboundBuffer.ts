@@ -1,13 +1,15 @@
 /**
  * The bounded outbound queue of one WebSocket. Frames are written synchronously while the socket's
- * own buffer is below its high-water mark (no fiber hop per frame: this is the fan-out hot path);
- * above it they wait here, flushed on a short timer. When `capacity` frames are waiting the reader
- * is too slow: `offer` refuses and the session closes the socket with 4008.
+ * own buffer is below its high-water mark (no fiber hop per frame: this is the fan-out hot path;
+ * with nothing waiting a frame does not pass through the queue at all); above it they wait here,
+ * in order, flushed on a short timer. When `capacity` frames are waiting the reader is too slow:
+ * `offer` refuses and the session closes the socket with 4008.
  */
+import type { OutgoingFrame } from "./OutgoingFrame.ts"
 import type { SessionSocket } from "./SessionSocket.ts"
 
 /** What the buffer needs of the socket. */
-export type FrameWriter = Pick<SessionSocket, "isOpen" | "bufferedAmount" | "send">
+export type FrameWriter = Pick<SessionSocket, "isOpen" | "bufferedAmount" | "write">
 
 const RETRY_MS = 5
 
@@ -15,7 +17,7 @@ export class OutboundBuffer {
   private readonly socket: FrameWriter
   private readonly capacity: number
   private readonly highWaterBytes: number
-  private items: Array<string | undefined> = []
+  private items: Array<OutgoingFrame | undefined> = []
   private head = 0
   private timer: ReturnType<typeof setTimeout> | undefined = undefined
 
@@ -34,10 +36,15 @@ export class OutboundBuffer {
     return this.size >= this.capacity
   }
 
-  /** Queues (and if possible writes) a frame; false when the queue is full. */
-  offer(json: string): boolean {
+  /** Writes a frame, or queues it behind the ones waiting; false when the queue is full. */
+  offer(frame: OutgoingFrame): boolean {
+    const socket = this.socket
+    if (this.size === 0 && socket.isOpen && socket.bufferedAmount <= this.highWaterBytes) {
+      socket.write(frame)
+      return true
+    }
     if (this.isFull) return false
-    this.items.push(json)
+    this.items.push(frame)
     this.flush()
     return true
   }
@@ -53,10 +60,10 @@ export class OutboundBuffer {
   private flush(): void {
     const socket = this.socket
     while (this.size > 0 && socket.isOpen && socket.bufferedAmount <= this.highWaterBytes) {
-      const json = this.items[this.head]
+      const frame = this.items[this.head]
       this.items[this.head] = undefined
       this.head++
-      if (json !== undefined) socket.send(json)
+      if (frame !== undefined) socket.write(frame)
     }
     if (this.head > 0 && (this.size === 0 || this.head >= this.capacity)) {
       this.items = this.items.slice(this.head)

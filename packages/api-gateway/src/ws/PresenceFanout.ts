@@ -12,6 +12,7 @@ import { encodeServerFrame } from "@pylon/contracts/WsFrames"
 import { newId } from "@pylon/platform/runtime/IdGenerator"
 import { PRESENCE_CHANNEL, RoomBus } from "@pylon/platform/bus/RoomBus"
 import { PresenceClient, RoomsClient } from "../clients/ServiceClients.ts"
+import { OutgoingFrame } from "./OutgoingFrame.ts"
 import { RoomFanout } from "./RoomFanout.ts"
 import { WsSettings } from "./WsSettings.ts"
 
@@ -132,7 +133,8 @@ export const PresenceFanoutLive = Layer.effectDiscard(Effect.gen(function*() {
 
   const announce = (roomId: RoomId, userId: UserId, status: UserPresence["status"]) => {
     const json = encodeServerFrame({ type: "presence", room_id: roomId, user_id: userId, status })
-    for (const subscriber of fanout.subscribersOf(roomId)) subscriber.onEvent(roomId, json)
+    const frame = new OutgoingFrame(json)
+    for (const subscriber of fanout.subscribersOf(roomId)) subscriber.onEvent(roomId, json, frame)
   }
 
   const onChange = (change: UserPresence) =>

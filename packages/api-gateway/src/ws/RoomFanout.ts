@@ -14,14 +14,18 @@ import { RoomBus, roomChannel } from "@pylon/platform/bus/RoomBus"
 import { ChatClient } from "../clients/ServiceClients.ts"
 import type { BusEnvelope } from "./BusEnvelope.ts"
 import { decodeEnvelope, encodeEnvelope } from "./BusEnvelope.ts"
+import { OutgoingFrame } from "./OutgoingFrame.ts"
 
 export interface LocalSubscriber {
   readonly connectionId: string
   readonly userId: UserId
-  /** A message of a joined room; called in seq order, once per seq. */
-  readonly onMessage: (roomId: RoomId, seq: number, json: string) => void
-  /** Any other room frame (typing, user_joined, user_left, presence). */
-  readonly onEvent: (roomId: RoomId, json: string) => void
+  /**
+   * A message of a joined room; called in seq order, once per seq. `frame` is `json` encoded
+   * once for every local subscriber (a WebSocket writes its shared bytes).
+   */
+  readonly onMessage: (roomId: RoomId, seq: number, json: string, frame: OutgoingFrame) => void
+  /** Any other room frame (typing, user_joined, user_left, presence), `frame` shared likewise. */
+  readonly onEvent: (roomId: RoomId, json: string, frame: OutgoingFrame) => void
   /** The user left the room (REST leave on any node): stop delivering it to this socket. */
   readonly onKicked: (roomId: RoomId) => void
 }
@@ -76,7 +80,8 @@ export class RoomFanout extends Context.Service<RoomFanout, {
       const deliver = (roomId: RoomId, state: RoomState, seq: number, json: string) => {
         if (seq <= state.lastSeq) return
         state.lastSeq = seq
-        for (const subscriber of state.subscribers.values()) subscriber.onMessage(roomId, seq, json)
+        const frame = new OutgoingFrame(json)
+        for (const subscriber of state.subscribers.values()) subscriber.onMessage(roomId, seq, json, frame)
       }
 
       /** Delivers the held messages that now follow `lastSeq` without a gap; drops stale ones. */
@@ -144,8 +149,9 @@ export class RoomFanout extends Context.Service<RoomFanout, {
               return yield* (state.ahead.size > MAX_AHEAD ? fillGap : scheduleFill(REORDER_HOLD))
             }
             case "event": {
+              const frame = new OutgoingFrame(envelope.json)
               for (const subscriber of state.subscribers.values()) {
-                if (subscriber.userId !== envelope.excludeUserId) subscriber.onEvent(roomId, envelope.json)
+                if (subscriber.userId !== envelope.excludeUserId) subscriber.onEvent(roomId, envelope.json, frame)
               }
               return
             }

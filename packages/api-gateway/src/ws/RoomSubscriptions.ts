@@ -13,6 +13,7 @@ import type { ChatClient, RoomsClient } from "../clients/ServiceClients.ts"
 import type { BusEnvelope } from "./BusEnvelope.ts"
 import type { FrameStep } from "./FramePipeline.ts"
 import type { FrameReplies } from "./FrameReplies.ts"
+import { OutgoingFrame } from "./OutgoingFrame.ts"
 import type { LocalSubscriber, RoomFanout } from "./RoomFanout.ts"
 import type { SessionBudgets } from "./SessionBudgets.ts"
 import type { SessionContext } from "./SessionContext.ts"
@@ -27,7 +28,7 @@ const MAX_PENDING_DURING_REPLAY = 10_000
 interface JoinedRoom {
   cursor: number
   replaying: boolean
-  pending: Array<{ readonly seq: number; readonly json: string }>
+  pending: Array<{ readonly seq: number; readonly frame: OutgoingFrame }>
 }
 
 export interface RoomSubscriptionsOptions {
@@ -48,20 +49,20 @@ export const makeRoomSubscriptions = (options: RoomSubscriptionsOptions) => {
   const subscriber: LocalSubscriber = {
     connectionId,
     userId: user.id,
-    onMessage: (roomId, seq, json) => {
+    onMessage: (roomId, seq, _json, frame) => {
       const room = joined.get(roomId)
       if (room === undefined) return
       if (room.replaying) {
-        room.pending.push({ seq, json })
+        room.pending.push({ seq, frame })
         if (room.pending.length > MAX_PENDING_DURING_REPLAY) options.onOverflow()
         return
       }
       if (seq <= room.cursor) return
       room.cursor = seq
-      output.enqueue(json)
+      output.enqueue(frame)
     },
-    onEvent: (roomId, json) => {
-      if (joined.has(roomId)) output.enqueue(json)
+    onEvent: (roomId, _json, frame) => {
+      if (joined.has(roomId)) output.enqueue(frame)
     },
     onKicked: (roomId) => {
       joined.delete(roomId)
@@ -127,7 +128,7 @@ export const makeRoomSubscriptions = (options: RoomSubscriptionsOptions) => {
         for (const message of page.messages) {
           if (message.seq > room.cursor) {
             room.cursor = message.seq
-            yield* output.enqueueWaiting(encodeServerFrame(messageFrame(message)))
+            yield* output.enqueueWaiting(new OutgoingFrame(encodeServerFrame(messageFrame(message))))
           }
         }
         more = page.has_more && page.messages.length > 0
@@ -135,7 +136,7 @@ export const makeRoomSubscriptions = (options: RoomSubscriptionsOptions) => {
       for (const item of room.pending.sort((a, b) => a.seq - b.seq)) {
         if (item.seq > room.cursor) {
           room.cursor = item.seq
-          yield* output.enqueueWaiting(item.json)
+          yield* output.enqueueWaiting(item.frame)
         }
       }
       room.pending = []

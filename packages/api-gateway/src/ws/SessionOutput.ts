@@ -7,6 +7,7 @@ import { Clock, Effect } from "effect"
 import type { ServerFrame } from "@pylon/contracts/WsFrames"
 import { encodeServerFrame } from "@pylon/contracts/WsFrames"
 import type { OutboundBuffer } from "./OutboundBuffer.ts"
+import { OutgoingFrame } from "./OutgoingFrame.ts"
 import type { SessionSocket } from "./SessionSocket.ts"
 
 /** How often a waiting replay looks for room in the queue. */
@@ -14,12 +15,12 @@ const WAIT_POLL = "5 millis"
 
 export interface SessionOutput {
   /** Queues an encoded frame; a full queue closes the connection (slow consumer). */
-  readonly enqueue: (json: string) => void
+  readonly enqueue: (frame: OutgoingFrame) => void
   /**
    * Queues an encoded frame once the queue has room; a reader that takes no frame for the idle
    * timeout is cut off like any slow consumer.
    */
-  readonly enqueueWaiting: (json: string) => Effect.Effect<void>
+  readonly enqueueWaiting: (frame: OutgoingFrame) => Effect.Effect<void>
   readonly sendFrame: (frame: ServerFrame) => void
   /** Drops what is still queued (the connection is closing). */
   readonly dispose: () => void
@@ -32,19 +33,19 @@ export const makeSessionOutput = (options: {
   readonly onSlowConsumer: () => void
 }): SessionOutput => {
   const { outbound, socket } = options
-  const enqueue = (json: string) => {
-    if (!outbound.offer(json)) options.onSlowConsumer()
+  const enqueue = (frame: OutgoingFrame) => {
+    if (!outbound.offer(frame)) options.onSlowConsumer()
   }
-  const enqueueWaiting = (json: string) =>
+  const enqueueWaiting = (frame: OutgoingFrame) =>
     Effect.gen(function*() {
       const giveUpAt = (yield* Clock.currentTimeMillis) + options.idleTimeoutMs
       while (outbound.isFull && socket.isOpen && (yield* Clock.currentTimeMillis) < giveUpAt) yield* Effect.sleep(WAIT_POLL)
-      enqueue(json)
+      enqueue(frame)
     })
   return {
     enqueue,
     enqueueWaiting,
-    sendFrame: (frame) => enqueue(encodeServerFrame(frame)),
+    sendFrame: (frame) => enqueue(new OutgoingFrame(encodeServerFrame(frame))),
     dispose: () => outbound.dispose()
   }
 }

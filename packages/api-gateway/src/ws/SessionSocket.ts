@@ -4,6 +4,9 @@
  * by a fake socket (tests) as well as by a `ws` connection (`wsSessionSocket`, the adapter).
  */
 import type { RawData, WebSocket } from "ws"
+import type { OutgoingFrame } from "./OutgoingFrame.ts"
+import type { CorkableStream } from "./WriteCoalescing.ts"
+import { CoalescingWriter } from "./WriteCoalescing.ts"
 
 /** A client frame as received: its text (or that it was binary) and its size on the wire. */
 export type Incoming =
@@ -15,7 +18,8 @@ export interface SessionSocket {
   readonly isOpen: boolean
   /** Bytes written and not yet handed to the network. */
   readonly bufferedAmount: number
-  readonly send: (text: string) => void
+  /** Writes a frame after every frame written before it. */
+  readonly write: (frame: OutgoingFrame) => void
   /** Starts the close handshake unless one is already under way; false when it was. */
   readonly close: (code: number, reason: string) => boolean
   /** Drops the connection without a close handshake. */
@@ -42,32 +46,42 @@ const textOf = (data: RawData): string =>
 const byteLengthOf = (data: RawData): number =>
   Array.isArray(data) ? data.reduce((sum, chunk) => sum + chunk.length, 0) : data.byteLength
 
-/** A `ws` connection as a `SessionSocket`. */
-export const wsSessionSocket = (ws: WebSocket): SessionSocket => ({
-  get isOpen() {
-    return ws.readyState === ws.OPEN
-  },
-  get bufferedAmount() {
-    return ws.bufferedAmount
-  },
-  send: (text) => ws.send(text),
-  close: (code, reason) => {
-    if (ws.readyState !== ws.OPEN && ws.readyState !== ws.CONNECTING) return false
-    ws.close(code, reason)
-    return true
-  },
-  terminate: () => ws.terminate(),
-  ping: () => ws.ping(),
-  pause: () => ws.pause(),
-  resume: () => ws.resume(),
-  onFrame: (listener) =>
-    ws.on("message", (data, isBinary) => {
-      const bytes = byteLengthOf(data)
-      listener(isBinary ? { kind: "binary", bytes } : { kind: "text", data: textOf(data), bytes })
-    }),
-  onPong: (listener) => ws.on("pong", listener),
-  onClosed: (listener) => {
-    ws.on("close", listener)
-    ws.on("error", listener)
+/**
+ * A `ws` connection as a `SessionSocket`. `stream` is the connection's own socket (the one the
+ * upgrade handed to `ws`): frames are written to it already framed (`OutgoingFrame.wire`, the
+ * same Buffer for every recipient of a fan-out) and coalesced per tick (`WriteCoalescing.ts`).
+ * Writing past `ws` is sound because the server never compresses (`perMessageDeflate: false`)
+ * nor sends blobs, the only cases in which `ws` queues frames instead of writing them at once;
+ * `isOpen` stops the writes once `ws` has started its close handshake.
+ */
+export const wsSessionSocket = (ws: WebSocket, stream: CorkableStream): SessionSocket => {
+  const writer = new CoalescingWriter(stream)
+  return {
+    get isOpen() {
+      return ws.readyState === ws.OPEN
+    },
+    get bufferedAmount() {
+      return ws.bufferedAmount
+    },
+    write: (frame) => writer.write(frame.wire),
+    close: (code, reason) => {
+      if (ws.readyState !== ws.OPEN && ws.readyState !== ws.CONNECTING) return false
+      ws.close(code, reason)
+      return true
+    },
+    terminate: () => ws.terminate(),
+    ping: () => ws.ping(),
+    pause: () => ws.pause(),
+    resume: () => ws.resume(),
+    onFrame: (listener) =>
+      ws.on("message", (data, isBinary) => {
+        const bytes = byteLengthOf(data)
+        listener(isBinary ? { kind: "binary", bytes } : { kind: "text", data: textOf(data), bytes })
+      }),
+    onPong: (listener) => ws.on("pong", listener),
+    onClosed: (listener) => {
+      ws.on("close", listener)
+      ws.on("error", listener)
+    }
   }
-})
+}

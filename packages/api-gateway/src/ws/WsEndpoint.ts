@@ -83,7 +83,7 @@ export const WsEndpointLive = Layer.effect(
         wss.handleUpgrade(request, socket, head, (ws) => {
           sockets.add(ws)
           ws.once("close", () => sockets.delete(ws))
-          run(runSession(wsSessionSocket(ws), exit.value, upgradeClientAddress(request, trustedProxies)).pipe(
+          run(runSession(wsSessionSocket(ws, socket), exit.value, upgradeClientAddress(request, trustedProxies)).pipe(
             Effect.catchCause((cause) => Effect.logError("websocket session failed", cause))
           ))
         })

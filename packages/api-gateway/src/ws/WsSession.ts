@@ -29,6 +29,7 @@ import type { HandlerError } from "./FrameReplies.ts"
 import { repliesOf } from "./FrameReplies.ts"
 import { FRAME_OVERHEAD_BYTES, InboundFlow } from "./InboundFlow.ts"
 import { OutboundBuffer } from "./OutboundBuffer.ts"
+import { OutgoingFrame } from "./OutgoingFrame.ts"
 import { PresenceLeases } from "./PresenceFanout.ts"
 import { RoomFanout } from "./RoomFanout.ts"
 import { makeRoomSubscriptions } from "./RoomSubscriptions.ts"
@@ -160,7 +161,7 @@ const session = Effect.fnUntraced(function*(socket: SessionSocket, claims: Acces
   yield* Metric.modify(openConnections, 1)
   yield* leases.hold(user.id)
   // Frames for this user (notifications), from whichever service published them.
-  yield* (yield* UserSockets).add(user.id, output.enqueue)
+  yield* (yield* UserSockets).add(user.id, (json) => output.enqueue(new OutgoingFrame(json)))
   // Logout or refresh-token reuse on any node ends this connection too.
   yield* (yield* SessionRevocations).register(claims.sid, () => lifecycle.close("session_revoked"))
   const fibers = yield* Effect.all([reader, ...lifecycle.watchers].map((task) => Effect.forkChild(task)))
