@@ -1,6 +1,6 @@
 /**
  * Notifications end to end (API.md §5a, §8) through the gateway on a real socket: the harness's
- * gateway (support/GatewayHarness.ts: fresh PostgreSQL database, real Redis room bus, services
+ * gateway (support/GatewayHarness.ts: fresh PostgreSQL database, real Redis realtime bus, services
  * in process, `NotificationsClient` included) plus the event path on the real Kafka broker, the
  * outbox relay publishing to a topic of this file's own (its `message-events` records are
  * redirected) and the notification consumer reading it in a group of its own. A send over
@@ -20,9 +20,10 @@ import { EventPublisher } from "@pylon/platform/events/EventPublisher"
 import { newId } from "@pylon/platform/runtime/IdGenerator"
 import { KafkaAdmin, KafkaClient, KafkaProducer } from "@pylon/platform/kafka/Kafka"
 import * as KafkaEventPublisher from "@pylon/platform/events/KafkaEventPublisher"
-import * as MemoryRoomBus from "@pylon/platform/bus/MemoryRoomBus"
-import * as RedisRoomBus from "@pylon/platform/bus/RedisRoomBus"
-import { RoomBus, userChannel } from "@pylon/platform/bus/RoomBus"
+import * as MemoryRealtimeBus from "@pylon/platform/bus/MemoryRealtimeBus"
+import * as RedisRealtimeBus from "@pylon/platform/bus/RedisRealtimeBus"
+import { RealtimeBus } from "@pylon/platform/bus/RealtimeBus"
+import { userChannel } from "@pylon/platform/bus/Channels"
 import { UserId } from "@pylon/contracts/Ids"
 import { OutboxRelay } from "@pylon/chat-service/outbox/OutboxRelay"
 import * as KafkaEventConsumer from "@pylon/notification-service/KafkaEventConsumer"
@@ -116,7 +117,7 @@ const EventPath = Layer.unwrap(Effect.gen(function*() {
     ]),
     Layer.provide(TracedNotificationService),
     Layer.provideMerge(Layer.sync(ConsumerTraces, () => new Map<string, string>())),
-    Layer.provide(RedisRoomBus.layer)
+    Layer.provide(RedisRealtimeBus.layer)
   )
 })).pipe(
   Layer.provide(KafkaAdmin.layer),
@@ -411,10 +412,10 @@ describe("UserSockets (per-user frames on one gateway node)", () => {
 
   it.live("one bus subscription per local user, shared by their sockets, dropped with the last one", () =>
     Effect.gen(function*() {
-      const broker = MemoryRoomBus.makeBroker()
-      const context = yield* Layer.build(UserSockets.layer.pipe(Layer.provideMerge(MemoryRoomBus.layerWithBroker(broker))))
+      const broker = MemoryRealtimeBus.makeBroker()
+      const context = yield* Layer.build(UserSockets.layer.pipe(Layer.provideMerge(MemoryRealtimeBus.layerWithBroker(broker))))
       const sockets = Context.get(context, UserSockets)
-      const bus = Context.get(context, RoomBus)
+      const bus = Context.get(context, RealtimeBus)
       const user = UserId.make(randomUUID())
       const channel = userChannel(user)
       const phone: Array<string> = []

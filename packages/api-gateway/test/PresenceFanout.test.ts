@@ -7,8 +7,9 @@ import { expect, layer } from "@effect/vitest"
 import { Effect, Layer, Queue, Stream } from "effect"
 import { ConnectionId } from "@pylon/contracts/Presence"
 import type { RoomId, UserId } from "@pylon/contracts/Ids"
-import * as MemoryRoomBus from "@pylon/platform/bus/MemoryRoomBus"
-import { PRESENCE_CHANNEL, RoomBus, RoomBusEvent } from "@pylon/platform/bus/RoomBus"
+import * as MemoryRealtimeBus from "@pylon/platform/bus/MemoryRealtimeBus"
+import { RealtimeBus, RealtimeBusEvent } from "@pylon/platform/bus/RealtimeBus"
+import { PRESENCE_CHANNEL } from "@pylon/platform/bus/Channels"
 import { PresenceClient } from "../src/clients/ServiceClients.ts"
 import { PresenceFanoutLive } from "../src/ws/PresenceFanout.ts"
 import { RoomFanout } from "../src/ws/RoomFanout.ts"
@@ -18,28 +19,28 @@ import { createRoom, createUser } from "@pylon/testkit/ChatFixtures"
 import { chatInProcess, presenceInProcess, roomsInProcess } from "./support/ServiceClientsInProcess.ts"
 
 /** Drops presence publishes while `dropping`, and lets the test inject a `Gap` on the presence channel. */
-const lossy: { dropping: boolean; gaps: Queue.Queue<RoomBusEvent> | undefined } = { dropping: false, gaps: undefined }
+const lossy: { dropping: boolean; gaps: Queue.Queue<RealtimeBusEvent> | undefined } = { dropping: false, gaps: undefined }
 
-const LossyRoomBus = Layer.effect(RoomBus, Effect.gen(function*() {
-  const real = yield* RoomBus
-  const gaps = yield* Queue.unbounded<RoomBusEvent>()
+const LossyRealtimeBus = Layer.effect(RealtimeBus, Effect.gen(function*() {
+  const real = yield* RealtimeBus
+  const gaps = yield* Queue.unbounded<RealtimeBusEvent>()
   lossy.gaps = gaps
-  return RoomBus.of({
+  return RealtimeBus.of({
     publish: (channel, payload) => channel === PRESENCE_CHANNEL && lossy.dropping ? Effect.void : real.publish(channel, payload),
     subscribe: (channel, options) =>
       channel === PRESENCE_CHANNEL
         ? Effect.map(
           real.subscribe(channel, options),
-          (stream): Stream.Stream<RoomBusEvent> => Stream.merge(stream, Stream.fromQueue(gaps))
+          (stream): Stream.Stream<RealtimeBusEvent> => Stream.merge(stream, Stream.fromQueue(gaps))
         )
         : real.subscribe(channel, options)
   })
-})).pipe(Layer.provide(MemoryRoomBus.layer))
+})).pipe(Layer.provide(MemoryRealtimeBus.layer))
 
 const TestLive = PresenceFanoutLive.pipe(
   Layer.provideMerge(RoomFanout.layer),
   Layer.provideMerge(Layer.mergeAll(chatInProcess, roomsInProcess, presenceInProcess)),
-  Layer.provideMerge(LossyRoomBus),
+  Layer.provideMerge(LossyRealtimeBus),
   Layer.provideMerge(TestDatabase)
 )
 
@@ -84,7 +85,7 @@ layer(TestLive, { excludeTestServices: true, timeout: "60 seconds" })("PresenceF
 
       // The bus reports the gap: bob's change is recovered, alice's is not repeated.
       if (lossy.gaps === undefined) return yield* Effect.die(new Error("the lossy bus was not built"))
-      yield* Queue.offer(lossy.gaps, RoomBusEvent.Gap({ reason: "Reconnected", dropped: 0 }))
+      yield* Queue.offer(lossy.gaps, RealtimeBusEvent.Gap({ reason: "Reconnected", dropped: 0 }))
       yield* waitFor(() => frames.length === 2)
       expect(frames.map((f) => JSON.parse(f) as unknown)).toEqual([
         { type: "presence", room_id: room, user_id: alice.id, status: "online" },

@@ -9,7 +9,7 @@ import type { RoomId } from "@pylon/contracts/Ids"
 import { ClientMsgId } from "@pylon/contracts/Ids"
 import type { Message } from "@pylon/contracts/Messages"
 import { encodeServerFrame, messageFrame } from "@pylon/contracts/WsFrames"
-import * as MemoryRoomBus from "@pylon/platform/bus/MemoryRoomBus"
+import * as MemoryRealtimeBus from "@pylon/platform/bus/MemoryRealtimeBus"
 import { ChatClient } from "../src/clients/ServiceClients.ts"
 import { decodeEnvelope, encodeEnvelope } from "../src/ws/BusEnvelope.ts"
 import type { BusEnvelope } from "../src/ws/BusEnvelope.ts"
@@ -22,7 +22,7 @@ import { chatInProcess } from "./support/ServiceClientsInProcess.ts"
 
 const TestLive = RoomFanout.layer.pipe(
   Layer.provideMerge(chatInProcess),
-  Layer.provide(MemoryRoomBus.layer),
+  Layer.provide(MemoryRealtimeBus.layer),
   Layer.provideMerge(TestDatabase)
 )
 

@@ -1,7 +1,7 @@
 /**
  * API.md §4 over real HTTP: `gatewayApp` on a real socket with the room service answering
  * `RoomsClient` in process (handlers, domain and repository on a fresh PostgreSQL database),
- * the real Redis for rate limits, and a recording room bus to see the leave hook's `kick`.
+ * the real Redis for rate limits, and a recording realtime bus to see the leave hook's `kick`.
  *
  * The shared support/GatewayHarness.ts does not provide the service clients yet, so this file
  * builds its own gateway with the same settings and reuses the harness's `Gateway` tag and the
@@ -14,8 +14,8 @@ import { ChatRpcs } from "@pylon/contracts/ChatRpcs"
 import { RoomId, UserId } from "@pylon/contracts/Ids"
 import { RoomRpcs } from "@pylon/contracts/RoomRpcs"
 import { inProcessClientLayer, rpcClientLayer } from "@pylon/platform/rpc/InternalRpc"
-import * as MemoryRoomBus from "@pylon/platform/bus/MemoryRoomBus"
-import { RoomBus } from "@pylon/platform/bus/RoomBus"
+import * as MemoryRealtimeBus from "@pylon/platform/bus/MemoryRealtimeBus"
+import { RealtimeBus } from "@pylon/platform/bus/RealtimeBus"
 import { RedisClient } from "@pylon/platform/redis/Redis"
 import * as RedisRateLimiter from "@pylon/platform/ratelimit/RedisRateLimiter"
 import { ServerConfig } from "@pylon/platform/http/ServerConfig"
@@ -78,8 +78,8 @@ const roomsGateway = <E, R>(rooms: Layer.Layer<RoomsClient, E, R>) => {
   const jwtSecret = randomBytes(32).toString("base64url")
   const left: Array<{ readonly userId: UserId; readonly roomId: RoomId }> = []
   // The real leave hook publishes a `kick` on the room channel; record those publishes.
-  const recordingBus = Layer.sync(RoomBus, () => {
-    const inner = MemoryRoomBus.make(MemoryRoomBus.makeBroker())
+  const recordingBus = Layer.sync(RealtimeBus, () => {
+    const inner = MemoryRealtimeBus.make(MemoryRealtimeBus.makeBroker())
     return {
       ...inner,
       publish: (channel: string, payload: string) => {

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Layer, Option, Redacted, Scope } from "effect"
 import { TestClock } from "effect/testing"
-import * as MemoryRoomBus from "@pylon/platform/bus/MemoryRoomBus"
+import * as MemoryRealtimeBus from "@pylon/platform/bus/MemoryRealtimeBus"
 import { AuthConfig } from "../src/auth/AuthConfig.ts"
 import { RefreshTokenRepository } from "../src/auth/RefreshTokenRepository.ts"
 import { SessionRevocations } from "../src/auth/SessionRevocations.ts"
@@ -15,7 +15,7 @@ import { SessionRevocations } from "../src/auth/SessionRevocations.ts"
 const active = new Set<string>()
 
 const TestLive = SessionRevocations.layerWith(Duration.seconds(30)).pipe(
-  Layer.provide(MemoryRoomBus.layer),
+  Layer.provide(MemoryRealtimeBus.layer),
   Layer.provide(Layer.succeed(RefreshTokenRepository, {
     insert: () => Effect.void,
     findByHash: () => Effect.succeed(Option.none()),

@@ -2,7 +2,7 @@
  * The notification domain (API.md §5a): turning a `message_created` event into stored
  * notifications (`NotificationRules`, membership from `RoomDirectory`, one idempotent batch per
  * event in `NotificationRepository`), announcing each new one live on its recipient's user
- * channel (`RoomBus`, `pylon:user:<id>`; every gateway node holding a socket of that user turns
+ * channel (`RealtimeBus`, `pylon:user:<id>`; every gateway node holding a socket of that user turns
  * it into a `notification` frame), and the owner-only reads and read marks behind the RPCs.
  *
  * Live delivery is best effort and at most once: a notification is announced once, when it is
@@ -15,7 +15,8 @@ import type { MessageCreatedEvent } from "@pylon/contracts/Events"
 import type { NotificationId, UserId } from "@pylon/contracts/Ids"
 import type { Notification, NotificationsResponse, ReadAllResult } from "@pylon/contracts/Notifications"
 import { encodeServerFrame } from "@pylon/contracts/WsFrames"
-import { RoomBus, userChannel } from "@pylon/platform/bus/RoomBus"
+import { RealtimeBus } from "@pylon/platform/bus/RealtimeBus"
+import { userChannel } from "@pylon/platform/bus/Channels"
 import { mentionedUsernames, notificationsFor } from "./NotificationRules.ts"
 import type { NotificationDraft } from "./NotificationRules.ts"
 import { NotificationRepository } from "./NotificationRepository.ts"
@@ -45,7 +46,7 @@ export class NotificationService extends Context.Service<NotificationService, {
     Effect.gen(function*() {
       const repository = yield* NotificationRepository
       const rooms = yield* RoomDirectory
-      const bus = yield* RoomBus
+      const bus = yield* RealtimeBus
 
       const announce = (stored: StoredNotification) =>
         bus.publish(

@@ -18,7 +18,7 @@ import type { MessageId, RoomId } from "@pylon/contracts/Ids"
 import { EventPublisher } from "@pylon/platform/events/EventPublisher"
 import { KafkaClient, KafkaProducer } from "@pylon/platform/kafka/Kafka"
 import * as KafkaEventPublisher from "@pylon/platform/events/KafkaEventPublisher"
-import * as MemoryRoomBus from "@pylon/platform/bus/MemoryRoomBus"
+import * as MemoryRealtimeBus from "@pylon/platform/bus/MemoryRealtimeBus"
 import { ChatService } from "@pylon/chat-service/ChatService"
 import { ChatServiceLive } from "@pylon/chat-service/ChatServiceApp"
 import { OutboxRelay } from "@pylon/chat-service/outbox/OutboxRelay"
@@ -36,7 +36,7 @@ import { allNotifications, createRoom, createUser, notificationsOf } from "./sup
 const run = randomUUID().slice(0, 8)
 
 const TestLive = Layer.mergeAll(ChatServiceLive, NotificationServiceLive).pipe(
-  Layer.provideMerge(MemoryRoomBus.layer),
+  Layer.provideMerge(MemoryRealtimeBus.layer),
   Layer.provideMerge(TestDatabase)
 )
 

@@ -12,7 +12,7 @@ import { PrometheusMetrics } from "effect/observability"
 import { EventPublisher } from "@pylon/platform/events/EventPublisher"
 import { KafkaAdmin, KafkaClient, KafkaProducer } from "@pylon/platform/kafka/Kafka"
 import * as KafkaEventPublisher from "@pylon/platform/events/KafkaEventPublisher"
-import * as MemoryRoomBus from "@pylon/platform/bus/MemoryRoomBus"
+import * as MemoryRealtimeBus from "@pylon/platform/bus/MemoryRealtimeBus"
 import { DatabaseProxy, ProxiedDatabase } from "@pylon/testkit/ProxiedDatabase"
 import { TestDatabase } from "@pylon/testkit/TestDatabase"
 import * as KafkaEventConsumer from "../src/KafkaEventConsumer.ts"
@@ -34,7 +34,7 @@ const TestLive = Layer.mergeAll(
   // The same (memoized) proxy, for the test to cut; not its SQL client.
   Layer.effect(DatabaseProxy, Effect.service(DatabaseProxy)).pipe(Layer.provide(ProxiedDatabase))
 ).pipe(
-  Layer.provideMerge(MemoryRoomBus.layer),
+  Layer.provideMerge(MemoryRealtimeBus.layer),
   Layer.provideMerge(KafkaClient.layerWith({ brokers: kafkaBrokers(), clientId: `pylon-test-dbout-${run}` })),
   Layer.provideMerge(TestDatabase)
 )

@@ -1,7 +1,7 @@
 /**
  * Notifications in embedded mode (`pylon dev`): PGlite (a temporary data directory), the outbox
  * relay and the notification consumer sharing ONE `MemoryEventBus` (as DevMode.ts wires them),
- * the in-memory room bus for live delivery, and the RPCs answered in process. The same consumer
+ * the in-memory realtime bus for live delivery, and the RPCs answered in process. The same consumer
  * code as on Kafka: sends become notifications, a stopped consumer catches up from its committed
  * offset without duplicates, and a poison event lands on the bus's dead-letter topic.
  */
@@ -19,9 +19,10 @@ import { embeddedDatabaseLayer } from "@pylon/platform/sql/EmbeddedPostgres"
 import { EventPublisher } from "@pylon/platform/events/EventPublisher"
 import { inProcessClientLayer } from "@pylon/platform/rpc/InternalRpc"
 import { MemoryEventBus } from "@pylon/platform/events/MemoryEventBus"
-import * as MemoryRoomBus from "@pylon/platform/bus/MemoryRoomBus"
+import * as MemoryRealtimeBus from "@pylon/platform/bus/MemoryRealtimeBus"
 import { migrationsLayer } from "@pylon/platform/sql/Migrations"
-import { RoomBus, userChannel } from "@pylon/platform/bus/RoomBus"
+import { RealtimeBus } from "@pylon/platform/bus/RealtimeBus"
+import { userChannel } from "@pylon/platform/bus/Channels"
 import { ChatService } from "@pylon/chat-service/ChatService"
 import { ChatServiceLive } from "@pylon/chat-service/ChatServiceApp"
 import { OutboxRelay } from "@pylon/chat-service/outbox/OutboxRelay"
@@ -54,7 +55,7 @@ const TestLive = Layer.mergeAll(
   OutboxRelay.layerWith({ pollInterval: Duration.millis(20) })
 ).pipe(
   Layer.provideMerge(NotificationServiceLive),
-  Layer.provideMerge(Layer.mergeAll(MemoryEventBus.layer, MemoryRoomBus.layer)),
+  Layer.provideMerge(Layer.mergeAll(MemoryEventBus.layer, MemoryRealtimeBus.layer)),
   Layer.provideMerge(Database)
 )
 
@@ -77,7 +78,7 @@ layer(TestLive, { excludeTestServices: true, timeout: "120 seconds" })("notifica
   it.effect("sends become notifications, listed by the RPCs (on PGlite) and announced live", () =>
     Effect.gen(function*() {
       const client = yield* Notifications
-      const bus = yield* RoomBus
+      const bus = yield* RealtimeBus
       const [alice, bob, carol] = yield* Effect.all([createUser("alice"), createUser("bob"), createUser("carol")])
       const group = yield* createRoom("group", alice, [bob, carol])
       const channel = yield* createRoom("channel", alice, [bob, carol])

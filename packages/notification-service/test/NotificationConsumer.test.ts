@@ -2,7 +2,7 @@
  * The notification consumer on the real Kafka broker (KAFKA_BROKERS) and a fresh PostgreSQL
  * database (TestDatabase). Every test publishes `message_created` records (as the outbox relay
  * does) to a topic of its own and runs the consumer in a group of its own, so nothing here
- * touches `message-events`. Live announcements are read from an in-memory room bus; a wrapper
+ * touches `message-events`. Live announcements are read from an in-memory realtime bus; a wrapper
  * around `NotificationService` records the span each event is processed in and can simulate a
  * database outage.
  */
@@ -16,8 +16,9 @@ import { PrometheusMetrics } from "effect/observability"
 import { EventPublisher } from "@pylon/platform/events/EventPublisher"
 import { KafkaAdmin, KafkaClient, KafkaProducer } from "@pylon/platform/kafka/Kafka"
 import * as KafkaEventPublisher from "@pylon/platform/events/KafkaEventPublisher"
-import * as MemoryRoomBus from "@pylon/platform/bus/MemoryRoomBus"
-import { RoomBus, userChannel } from "@pylon/platform/bus/RoomBus"
+import * as MemoryRealtimeBus from "@pylon/platform/bus/MemoryRealtimeBus"
+import { RealtimeBus } from "@pylon/platform/bus/RealtimeBus"
+import { userChannel } from "@pylon/platform/bus/Channels"
 import { TestDatabase } from "@pylon/testkit/TestDatabase"
 import * as KafkaEventConsumer from "../src/KafkaEventConsumer.ts"
 import { notificationSettings } from "../src/NotificationConfig.ts"
@@ -82,7 +83,7 @@ const TestLive = Layer.mergeAll(
 ).pipe(
   Layer.provideMerge(Layer.sync(Probe, () => ({ processed: [], outage: { calls: 0 } }))),
   Layer.provideMerge(kafkaClient),
-  Layer.provideMerge(MemoryRoomBus.layer),
+  Layer.provideMerge(MemoryRealtimeBus.layer),
   Layer.provideMerge(TestDatabase)
 )
 
@@ -108,7 +109,7 @@ const consumerOn = (label: string, overrides: Partial<NotificationSettings> = {}
 /** Collects the frames announced on users' channels. */
 const listen = (users: ReadonlyArray<TestUser>) =>
   Effect.gen(function*() {
-    const bus = yield* RoomBus
+    const bus = yield* RealtimeBus
     const frames = new Map<string, Array<NotificationFrame>>()
     const decode = Schema.decodeUnknownSync(Schema.fromJsonString(NotificationFrame))
     for (const user of users) {

@@ -16,8 +16,9 @@ import type { Notification } from "@pylon/contracts/Notifications"
 import { NotificationFrame } from "@pylon/contracts/WsFrames"
 import { newId } from "@pylon/platform/runtime/IdGenerator"
 import { inProcessClientLayer } from "@pylon/platform/rpc/InternalRpc"
-import * as MemoryRoomBus from "@pylon/platform/bus/MemoryRoomBus"
-import { RoomBus, userChannel } from "@pylon/platform/bus/RoomBus"
+import * as MemoryRealtimeBus from "@pylon/platform/bus/MemoryRealtimeBus"
+import { RealtimeBus } from "@pylon/platform/bus/RealtimeBus"
+import { userChannel } from "@pylon/platform/bus/Channels"
 import { TestDatabase } from "@pylon/testkit/TestDatabase"
 import { NotificationHandlersLive } from "../src/NotificationHandlers.ts"
 import { NotificationServiceLive } from "../src/NotificationServiceApp.ts"
@@ -33,7 +34,7 @@ class Notifications extends Context.Service<
 const TestLive = inProcessClientLayer(Notifications, NotificationRpcs).pipe(
   Layer.provide(NotificationHandlersLive),
   Layer.provide(NotificationServiceLive),
-  Layer.provideMerge(MemoryRoomBus.layer),
+  Layer.provideMerge(MemoryRealtimeBus.layer),
   Layer.provideMerge(TestDatabase)
 )
 
@@ -196,7 +197,7 @@ layer(TestLive, { excludeTestServices: true, timeout: "60 seconds" })("Notificat
     it.effect("stores once per (user, message), returns the stored one, and announces it live once", () =>
       Effect.gen(function*() {
         const client = yield* Notifications
-        const bus = yield* RoomBus
+        const bus = yield* RealtimeBus
         const [alice, bob] = yield* Effect.all([createUser("alice"), createUser("bob")])
         const room = yield* createRoom("group", alice, [bob])
         const frames: Array<NotificationFrame> = []

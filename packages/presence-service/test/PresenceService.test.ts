@@ -1,6 +1,6 @@
 /**
  * The presence service through its RPC group, in process: real handlers and domain on the Redis
- * store and Redis room bus, membership from a fresh migrated PostgreSQL database. Presence
+ * store and Redis realtime bus, membership from a fresh migrated PostgreSQL database. Presence
  * changes are watched on the bus exactly as a gateway node would watch them.
  */
 import { randomBytes, randomUUID } from "node:crypto"
@@ -14,8 +14,9 @@ import { PresenceRpcs } from "@pylon/contracts/PresenceRpcs"
 import { formatTimestamp } from "@pylon/contracts/Time"
 import { inProcessClientLayer } from "@pylon/platform/rpc/InternalRpc"
 import { RedisClient } from "@pylon/platform/redis/Redis"
-import * as RedisRoomBus from "@pylon/platform/bus/RedisRoomBus"
-import { PRESENCE_CHANNEL, RoomBus, RoomBusEvent } from "@pylon/platform/bus/RoomBus"
+import * as RedisRealtimeBus from "@pylon/platform/bus/RedisRealtimeBus"
+import { RealtimeBus, RealtimeBusEvent } from "@pylon/platform/bus/RealtimeBus"
+import { PRESENCE_CHANNEL } from "@pylon/platform/bus/Channels"
 import { TestDatabase } from "@pylon/testkit/TestDatabase"
 import * as RedisPresenceStore from "../src/RedisPresenceStore.ts"
 import { PresenceConfig, PresenceSettingsConfig } from "../src/PresenceConfig.ts"
@@ -47,7 +48,7 @@ const presenceStack = (presenceSettings: PresenceSettings) =>
     Layer.provideMerge(PresenceService.layer),
     Layer.provide(RoomMembership.layer),
     Layer.provideMerge(PresenceConfig.make(presenceSettings)),
-    Layer.provideMerge(Layer.mergeAll(RedisPresenceStore.layerWith({ keyPrefix }), RedisRoomBus.layer))
+    Layer.provideMerge(Layer.mergeAll(RedisPresenceStore.layerWith({ keyPrefix }), RedisRealtimeBus.layer))
   )
 
 const newUser = Effect.gen(function*() {
@@ -81,10 +82,10 @@ const connection = (label: string) => ConnectionId.make(`${label}-${randomUUID()
  */
 const watchChanges = (userId: UserId, n: number) =>
   Effect.gen(function*() {
-    const bus = yield* RoomBus
+    const bus = yield* RealtimeBus
     const stream = yield* bus.subscribe(PRESENCE_CHANNEL)
     return yield* stream.pipe(
-      Stream.filter(RoomBusEvent.$is("Message")),
+      Stream.filter(RealtimeBusEvent.$is("Message")),
       Stream.mapEffect((event) => decodeChange(event.payload)),
       Stream.filter((change) => change.user_id === userId),
       Stream.take(n),

@@ -1,7 +1,7 @@
 /**
  * `pylon dev` / `npm start`: the whole system in one process with no infrastructure.
  * PGlite (data in PYLON_DATA_DIR, default ./.pylon/data/pglite) served over the Postgres wire
- * protocol, migrations applied on start; in-memory twins for rate limits, the room bus, presence
+ * protocol, migrations applied on start; in-memory twins for rate limits, the realtime bus, presence
  * and the event bus; every service's Layer graph in process, reached through in-process RPC.
  * One `MemoryEventBus` instance carries `message-events` from the outbox relay to the
  * notification consumer (the same consumer code as `pylon notification`, on the in-memory bus).
@@ -28,7 +28,7 @@ import { boundPort } from "@pylon/platform/http/HttpServerLive"
 import { embeddedDatabaseLayer, EmbeddedPostgres } from "@pylon/platform/sql/EmbeddedPostgres"
 import { inProcessClientLayer } from "@pylon/platform/rpc/InternalRpc"
 import * as MemoryRateLimiter from "@pylon/platform/ratelimit/MemoryRateLimiter"
-import * as MemoryRoomBus from "@pylon/platform/bus/MemoryRoomBus"
+import * as MemoryRealtimeBus from "@pylon/platform/bus/MemoryRealtimeBus"
 import { Migrations } from "@pylon/platform/sql/Migrations"
 import { ServerConfig } from "@pylon/platform/http/ServerConfig"
 import { RoomHandlersLive } from "@pylon/room-service/RoomHandlers"
@@ -57,13 +57,13 @@ const ChatInProcess = inProcessClientLayer(ChatClient, ChatRpcs).pipe(
   Layer.provide(ChatServiceLive)
 )
 
-/** Presence in process: leases in memory, changes on the in-memory room bus. */
+/** Presence in process: leases in memory, changes on the in-memory realtime bus. */
 const PresenceInProcess = inProcessClientLayer(PresenceClient, PresenceRpcs).pipe(
   Layer.provide(PresenceLive),
   Layer.provide(MemoryPresenceStore.layer)
 )
 
-/** The notification service answering the gateway in process, on the same database and room bus. */
+/** The notification service answering the gateway in process, on the same database and realtime bus. */
 const NotificationsInProcess = inProcessClientLayer(NotificationsClient, NotificationRpcs).pipe(
   Layer.provide(NotificationHandlersLive),
   Layer.provide(NotificationServiceLive)
@@ -85,6 +85,6 @@ export const devLayer = Layer.mergeAll(announce, EventFlow).pipe(
   Layer.provideMerge(gatewayApp()),
   Layer.provide([RoomsInProcess, ChatInProcess, PresenceInProcess, NotificationsInProcess]),
   // Services answer in process, so only the JWT secret decides where this process may listen.
-  Layer.provide([MemoryRateLimiter.layer, MemoryRoomBus.layer, ServerConfig.fromEnv({ secretVariables: ["JWT_SECRET"] })]),
+  Layer.provide([MemoryRateLimiter.layer, MemoryRealtimeBus.layer, ServerConfig.fromEnv({ secretVariables: ["JWT_SECRET"] })]),
   Layer.provideMerge(Database)
 )

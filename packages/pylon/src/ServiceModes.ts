@@ -18,7 +18,7 @@ import { DatabaseLive } from "@pylon/platform/sql/Database"
 import { rpcClientLayerFromConfig } from "@pylon/platform/rpc/InternalRpc"
 import { RedisClient } from "@pylon/platform/redis/Redis"
 import * as RedisRateLimiter from "@pylon/platform/ratelimit/RedisRateLimiter"
-import * as RedisRoomBus from "@pylon/platform/bus/RedisRoomBus"
+import * as RedisRealtimeBus from "@pylon/platform/bus/RedisRealtimeBus"
 import { INTERNAL_SECRET_VARIABLES } from "@pylon/platform/http/BindPolicy"
 import { ServerConfig } from "@pylon/platform/http/ServerConfig"
 import { Draining } from "@pylon/platform/runtime/Draining"
@@ -45,7 +45,7 @@ export const gatewayLayer = gatewayApp([redisReady]).pipe(
   Layer.provide([RoomsRemote, ChatRemote, PresenceRemote, NotificationsRemote]),
   Layer.provide([
     RedisRateLimiter.layer,
-    RedisRoomBus.layer,
+    RedisRealtimeBus.layer,
     ServerConfig.fromEnv({ secretVariables: ["JWT_SECRET", ...INTERNAL_SECRET_VARIABLES] })
   ]),
   Layer.provide(RedisClient.layer),
@@ -80,7 +80,7 @@ export const presenceLayer = presenceServiceApp.pipe(
  * `pylon notification`: the notification service on `APP_PORT` (default 9004), metrics on
  * `METRICS_PORT` (default 9468). Its consumer reads
  * `NOTIFICATION_TOPIC` (default message-events) from Kafka, dead-letters to Kafka, and announces
- * notifications on the Redis room bus.
+ * notifications on the Redis realtime bus.
  */
 export const notificationLayer = notificationServiceApp([redisReady]).pipe(
   Layer.provide([
@@ -88,7 +88,7 @@ export const notificationLayer = notificationServiceApp([redisReady]).pipe(
     ServerConfig.fromEnv({ defaultPort: 9004, defaultMetricsPort: 9468 }),
     KafkaEventPublisher.layer,
     KafkaNotificationConsumer,
-    RedisRoomBus.layer
+    RedisRealtimeBus.layer
   ]),
   Layer.provide([KafkaProducer.layer, NotificationConfig.layer]),
   Layer.provide([KafkaClient.layer("notification-service"), RedisClient.layer]),

@@ -1,6 +1,6 @@
 /**
  * `npm start` (`pylon dev`): the whole system in one process — PGlite in a temporary data
- * directory, in-memory rate limits, room bus, presence and event bus, every service answering in
+ * directory, in-memory rate limits, realtime bus, presence and event bus, every service answering in
  * process — driven over real HTTP and WebSocket exactly as a client would: auth, rooms, a message
  * acked and fanned out in order, resume with `since_seq`, history, typing, presence, and the
  * notification that the outbox relay + consumer produce on the in-memory event bus.

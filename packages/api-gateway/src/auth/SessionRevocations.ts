@@ -17,12 +17,10 @@
  */
 import { Context, Duration, Effect, Layer, Stream } from "effect"
 import type { Scope } from "effect"
-import { RoomBus } from "@pylon/platform/bus/RoomBus"
+import { SESSION_REVOKED_CHANNEL } from "@pylon/platform/bus/Channels"
+import { RealtimeBus } from "@pylon/platform/bus/RealtimeBus"
 import { AuthConfig } from "./AuthConfig.ts"
 import { RefreshTokenRepository } from "./RefreshTokenRepository.ts"
-
-/** Session ids (refresh-token family ids), one per publish. */
-export const SESSION_REVOKED_CHANNEL = "pylon:sessions:revoked"
 
 /** Lost announcements are caught by a database check this often at the latest. */
 export const DEFAULT_RECHECK_INTERVAL = Duration.seconds(30)
@@ -37,7 +35,7 @@ export class SessionRevocations extends Context.Service<SessionRevocations, {
     Layer.effect(
       SessionRevocations,
       Effect.gen(function*() {
-        const bus = yield* RoomBus
+        const bus = yield* RealtimeBus
         const tokens = yield* RefreshTokenRepository
         const rememberMs = Duration.toMillis((yield* AuthConfig).accessTokenTtl)
         const local = new Map<string, Set<() => void>>()

@@ -1,7 +1,7 @@
 /**
  * Per-user frames on this gateway node (API.md §5a: a connected user receives
  * `{"type":"notification","notification":…}`). The notification service publishes each new
- * notification on its recipient's user channel (`pylon:user:<id>`, `RoomBus`); this node
+ * notification on its recipient's user channel (`pylon:user:<id>`, `RealtimeBus`); this node
  * subscribes to the channels of the users it holds sockets for, refcounted: the first local
  * socket of a user opens one bus subscription, the last one to close ends it. Every frame on the
  * channel goes to all of that user's sockets here, verbatim, after checking it is a
@@ -12,7 +12,8 @@ import { Context, Effect, Fiber, Latch, Layer, Metric, Schedule, Schema, Stream 
 import type { Scope } from "effect"
 import type { UserId } from "@pylon/contracts/Ids"
 import { NotificationFrame } from "@pylon/contracts/WsFrames"
-import { RoomBus, userChannel } from "@pylon/platform/bus/RoomBus"
+import { RealtimeBus } from "@pylon/platform/bus/RealtimeBus"
+import { userChannel } from "@pylon/platform/bus/Channels"
 
 /** Hands one encoded frame to a socket (its outbound queue); never blocks. */
 export type DeliverFrame = (json: string) => void
@@ -42,7 +43,7 @@ export class UserSockets extends Context.Service<UserSockets, {
   static readonly layer = Layer.effect(
     UserSockets,
     Effect.gen(function*() {
-      const bus = yield* RoomBus
+      const bus = yield* RealtimeBus
       const scope = yield* Effect.scope
       const users = new Map<UserId, UserEntry>()
 

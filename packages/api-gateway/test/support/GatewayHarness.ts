@@ -1,7 +1,7 @@
 /**
  * The API gateway on a real socket for integration tests: `gatewayApp` (what `pylon gateway`
  * runs) on `127.0.0.1:0`, with a fresh migrated PostgreSQL database (`TestDatabase`), the real
- * Redis (`REDIS_URL`) for the room bus and for a rate limiter whose keys carry a prefix unique to
+ * Redis (`REDIS_URL`) for the realtime bus and for a rate limiter whose keys carry a prefix unique to
  * this harness (so test files and repeated runs never share budgets), and the room service
  * answering in process on the same database (as in `pylon dev`).
  *
@@ -16,7 +16,7 @@ import { MetricsEndpoint } from "@pylon/platform/observability/MetricsServer"
 import type { RateLimitBucket } from "@pylon/platform/ratelimit/RateLimitConfig"
 import { RedisClient } from "@pylon/platform/redis/Redis"
 import * as RedisRateLimiter from "@pylon/platform/ratelimit/RedisRateLimiter"
-import * as RedisRoomBus from "@pylon/platform/bus/RedisRoomBus"
+import * as RedisRealtimeBus from "@pylon/platform/bus/RedisRealtimeBus"
 import { ServerConfig } from "@pylon/platform/http/ServerConfig"
 import { gatewayApp } from "../../src/GatewayLive.ts"
 import { TestDatabase } from "@pylon/testkit/TestDatabase"
@@ -97,11 +97,11 @@ export const gatewayLayer = (options: GatewayOptions = {}) => {
     Layer.provide(gatewayApp([redisReady]).pipe(Layer.provide(ConfigProvider.layer(settings)))),
     Layer.provide([
       RedisRateLimiter.layerWith({ keyPrefix, onUnavailable: "fail" }),
-      RedisRoomBus.layer,
+      RedisRealtimeBus.layer,
       ServerConfig.make({ port: 0, host: "127.0.0.1", env: "test", corsOrigins: [] })
     ]),
     Layer.provide([roomsInProcess, chatInProcess, presenceInProcess, notificationsInProcess]),
-    Layer.provide(RedisRoomBus.layer),
+    Layer.provide(RedisRealtimeBus.layer),
     Layer.provideMerge(RedisClient.layer),
     Layer.provideMerge(TestDatabase),
     // Request and migration logs would drown the test output; warnings and errors still show.

@@ -2,7 +2,7 @@
  * The backend services answering the gateway in process, as in `pylon dev`: room, chat and
  * notifications on the test database, presence on an in-memory store (its Redis store has its
  * own contract tests).
- * They need SqlClient and RoomBus from the caller.
+ * They need SqlClient and RealtimeBus from the caller.
  */
 import { Layer } from "effect"
 import { ChatRpcs } from "@pylon/contracts/ChatRpcs"

@@ -1,14 +1,16 @@
 /**
- * In-process adapter of `RoomBus` for embedded mode, passing the same contract suite as the
+ * In-process adapter of `RealtimeBus` for embedded mode, passing the same contract suite as the
  * Redis one. A `MemoryBroker` stands in for the Redis server: every node attached to it gets the
  * messages of the channels it subscribed, synchronously and in publish order, and the broker
  * counts subscribed nodes per channel like `PUBSUB NUMSUB`. Each node keeps the shared
- * refcounting and bounded per-subscriber buffers of `RoomBus.ts`, so a slow subscriber behaves
+ * refcounting and bounded per-subscriber buffers of `LocalFanout.ts`, so a slow subscriber behaves
  * exactly as it does with Redis. `layer` is one node on a private broker (one process is one node).
  */
 import { Effect, Layer } from "effect"
-import { makeLocalFanout, RoomBus } from "./RoomBus.ts"
-import type { LocalFanout, RoomBusService, SubscribeOptions } from "./RoomBus.ts"
+import { makeLocalFanout } from "./LocalFanout.ts"
+import type { LocalFanout } from "./LocalFanout.ts"
+import { RealtimeBus } from "./RealtimeBus.ts"
+import type { RealtimeBusService, SubscribeOptions } from "./RealtimeBus.ts"
 
 type Deliver = (channel: string, payload: string) => void
 
@@ -45,20 +47,20 @@ export const makeBroker = (): MemoryBroker => {
 }
 
 /** One node attached to `broker`. */
-export const make = (broker: MemoryBroker, defaults: SubscribeOptions = {}): RoomBusService => {
+export const make = (broker: MemoryBroker, defaults: SubscribeOptions = {}): RealtimeBusService => {
   // Indirection: the fan-out needs the link, and the link delivers into the fan-out.
   const node: Deliver = (channel, payload) => fanout.deliver(channel, payload)
   const fanout: LocalFanout = makeLocalFanout({
     subscribe: (channel) => Effect.sync(() => broker.subscribe(channel, node)),
     unsubscribe: (channel) => Effect.sync(() => broker.unsubscribe(channel, node))
   }, defaults)
-  const publish = Effect.fn("RoomBus.publish")(function*(channel: string, payload: string) {
+  const publish = Effect.fn("RealtimeBus.publish")(function*(channel: string, payload: string) {
     yield* Effect.sync(() => broker.publish(channel, payload))
   })
-  return RoomBus.of({ publish, subscribe: fanout.subscribe })
+  return RealtimeBus.of({ publish, subscribe: fanout.subscribe })
 }
 
-export const layerWithBroker = (broker: MemoryBroker, defaults: SubscribeOptions = {}): Layer.Layer<RoomBus> =>
-  Layer.sync(RoomBus, () => make(broker, defaults))
+export const layerWithBroker = (broker: MemoryBroker, defaults: SubscribeOptions = {}): Layer.Layer<RealtimeBus> =>
+  Layer.sync(RealtimeBus, () => make(broker, defaults))
 
-export const layer: Layer.Layer<RoomBus> = Layer.sync(RoomBus, () => make(makeBroker()))
+export const layer: Layer.Layer<RealtimeBus> = Layer.sync(RealtimeBus, () => make(makeBroker()))

@@ -1,6 +1,6 @@
 /**
- * The behaviour every `RoomBus` adapter must show, registered once per adapter by
- * `RoomBus.test.ts`. An adapter is given as a `RoomBusKit`: a way to start another gateway
+ * The behaviour every `RealtimeBus` adapter must show, registered once per adapter by
+ * `RealtimeBus.test.ts`. An adapter is given as a `RealtimeBusKit`: a way to start another gateway
  * "node" on the same broker (for Redis: its own connections) and to ask the broker how many
  * nodes subscribe to a channel (`PUBSUB NUMSUB`). Channels are unique per run and per test, so
  * parallel test files sharing one Redis never see each other's traffic.
@@ -9,23 +9,23 @@ import { randomUUID } from "node:crypto"
 import { expect, layer } from "@effect/vitest"
 import { Context, Effect, Exit, Fiber, Scope, Stream } from "effect"
 import type { Layer } from "effect"
-import type { RoomBusEvent, RoomBusService } from "../../src/bus/RoomBus.ts"
+import type { RealtimeBusEvent, RealtimeBusService } from "../../src/bus/RealtimeBus.ts"
 
-export class RoomBusKit extends Context.Service<RoomBusKit, {
+export class RealtimeBusKit extends Context.Service<RealtimeBusKit, {
   /** A new node on the shared broker, closed with the caller's scope. */
-  readonly node: Effect.Effect<RoomBusService, unknown, Scope.Scope>
+  readonly node: Effect.Effect<RealtimeBusService, unknown, Scope.Scope>
   /** Nodes subscribed to `channel` at the broker. */
   readonly numsub: (channel: string) => Effect.Effect<number, unknown>
-}>()("pylon/platform/test/RoomBusKit") {}
+}>()("pylon/platform/test/RealtimeBusKit") {}
 
-const payloads = (events: ReadonlyArray<RoomBusEvent>) =>
+const payloads = (events: ReadonlyArray<RealtimeBusEvent>) =>
   events.flatMap((event) => (event._tag === "Message" ? [event.payload] : []))
 
 /** The first `n` events; a stream is run once, so read everything a test needs in one go. */
-export const takeEvents = (stream: Stream.Stream<RoomBusEvent>, n: number) =>
+export const takeEvents = (stream: Stream.Stream<RealtimeBusEvent>, n: number) =>
   stream.pipe(Stream.take(n), Stream.runCollect, Effect.timeout("5 seconds"))
 
-const untilPayload = (stream: Stream.Stream<RoomBusEvent>, last: string) =>
+const untilPayload = (stream: Stream.Stream<RealtimeBusEvent>, last: string) =>
   stream.pipe(
     Stream.takeUntil((event) => event._tag === "Message" && event.payload === last),
     Stream.runCollect,
@@ -34,15 +34,15 @@ const untilPayload = (stream: Stream.Stream<RoomBusEvent>, last: string) =>
 
 const numbered = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`)
 
-export const roomBusContract = <E>(name: string, kit: Layer.Layer<RoomBusKit, E>): void => {
+export const realtimeBusContract = <E>(name: string, kit: Layer.Layer<RealtimeBusKit, E>): void => {
   const run = randomUUID().slice(0, 8)
   let counter = 0
   const freshChannel = (label: string) => `pylon:test:${run}:${label}:${++counter}`
 
-  layer(kit, { excludeTestServices: true, timeout: "30 seconds" })(`RoomBus contract: ${name}`, (it) => {
+  layer(kit, { excludeTestServices: true, timeout: "30 seconds" })(`RealtimeBus contract: ${name}`, (it) => {
     it.effect("delivers a channel's messages to every subscriber in publish order, and nothing else", () =>
       Effect.gen(function*() {
-        const { node } = yield* RoomBusKit
+        const { node } = yield* RealtimeBusKit
         const bus = yield* node
         const channel = freshChannel("order")
         const other = freshChannel("other")
@@ -58,7 +58,7 @@ export const roomBusContract = <E>(name: string, kit: Layer.Layer<RoomBusKit, E>
 
     it.effect("two nodes see each other's publishes, in the order the broker got them", () =>
       Effect.gen(function*() {
-        const { node } = yield* RoomBusKit
+        const { node } = yield* RealtimeBusKit
         const a = yield* node
         const b = yield* node
         const channel = freshChannel("nodes")
@@ -75,7 +75,7 @@ export const roomBusContract = <E>(name: string, kit: Layer.Layer<RoomBusKit, E>
 
     it.effect("shares one broker subscription per node and releases it with the last subscriber", () =>
       Effect.gen(function*() {
-        const { node, numsub } = yield* RoomBusKit
+        const { node, numsub } = yield* RealtimeBusKit
         const a = yield* node
         const b = yield* node
         const channel = freshChannel("refcount")
@@ -104,7 +104,7 @@ export const roomBusContract = <E>(name: string, kit: Layer.Layer<RoomBusKit, E>
 
     it.effect("concurrent first subscribers share one subscription and all receive", () =>
       Effect.gen(function*() {
-        const { node, numsub } = yield* RoomBusKit
+        const { node, numsub } = yield* RealtimeBusKit
         const bus = yield* node
         const publisher = yield* node
         const channel = freshChannel("race")
@@ -119,7 +119,7 @@ export const roomBusContract = <E>(name: string, kit: Layer.Layer<RoomBusKit, E>
 
     it.effect("re-subscribing after the last subscriber left works", () =>
       Effect.gen(function*() {
-        const { node, numsub } = yield* RoomBusKit
+        const { node, numsub } = yield* RealtimeBusKit
         const bus = yield* node
         const channel = freshChannel("again")
         const released = yield* Effect.scoped(bus.subscribe(channel))
@@ -133,7 +133,7 @@ export const roomBusContract = <E>(name: string, kit: Layer.Layer<RoomBusKit, E>
 
     it.effect("a slow subscriber neither blocks a fast one nor loses messages silently", () =>
       Effect.gen(function*() {
-        const { node } = yield* RoomBusKit
+        const { node } = yield* RealtimeBusKit
         const bus = yield* node
         const publisher = yield* node
         const channel = freshChannel("slow")
@@ -157,7 +157,7 @@ export const roomBusContract = <E>(name: string, kit: Layer.Layer<RoomBusKit, E>
 
     it.effect("1,000 messages arrive complete and in order on another node", () =>
       Effect.gen(function*() {
-        const { node } = yield* RoomBusKit
+        const { node } = yield* RealtimeBusKit
         const sender = yield* node
         const receiver = yield* node
         const channel = freshChannel("thousand")
@@ -174,7 +174,7 @@ export const roomBusContract = <E>(name: string, kit: Layer.Layer<RoomBusKit, E>
 
     it.effect("publishing to a channel nobody subscribes to succeeds", () =>
       Effect.gen(function*() {
-        const { node } = yield* RoomBusKit
+        const { node } = yield* RealtimeBusKit
         const bus = yield* node
         yield* bus.publish(freshChannel("void"), "into the void")
       }))

@@ -1,5 +1,5 @@
 /**
- * Runs the `RoomBus` contract against the in-memory broker and a real Redis (each node its own
+ * Runs the `RealtimeBus` contract against the in-memory broker and a real Redis (each node its own
  * connections), then what only Redis has: recovery after the subscriber connection drops, and
  * typed failures when Redis does not answer.
  */
@@ -7,21 +7,22 @@ import { randomUUID } from "node:crypto"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Context, Deferred, Effect, Fiber, Layer, Redacted, Schema, Stream } from "effect"
 import { Redis as IORedis } from "ioredis"
-import * as MemoryRoomBus from "../../src/bus/MemoryRoomBus.ts"
+import * as MemoryRealtimeBus from "../../src/bus/MemoryRealtimeBus.ts"
 import { RedisClient } from "../../src/redis/Redis.ts"
-import * as RedisRoomBus from "../../src/bus/RedisRoomBus.ts"
-import { PRESENCE_CHANNEL, RoomBus, roomChannel, userChannel } from "../../src/bus/RoomBus.ts"
-import { roomBusContract, RoomBusKit, takeEvents } from "./RoomBus.contract.ts"
+import * as RedisRealtimeBus from "../../src/bus/RedisRealtimeBus.ts"
+import { RealtimeBus } from "../../src/bus/RealtimeBus.ts"
+import { PRESENCE_CHANNEL, roomChannel, userChannel } from "../../src/bus/Channels.ts"
+import { realtimeBusContract, RealtimeBusKit, takeEvents } from "./RealtimeBus.contract.ts"
 
-const memoryKit = Layer.sync(RoomBusKit, () => {
-  const broker = MemoryRoomBus.makeBroker()
-  return RoomBusKit.of({
-    node: Effect.sync(() => MemoryRoomBus.make(broker)),
+const memoryKit = Layer.sync(RealtimeBusKit, () => {
+  const broker = MemoryRealtimeBus.makeBroker()
+  return RealtimeBusKit.of({
+    node: Effect.sync(() => MemoryRealtimeBus.make(broker)),
     numsub: (channel) => Effect.sync(() => broker.numsub(channel))
   })
 })
 
-roomBusContract("MemoryRoomBus", memoryKit)
+realtimeBusContract("MemoryRealtimeBus", memoryKit)
 
 describe("channel names", () => {
   it("are the documented Redis channels", () => {
@@ -36,7 +37,7 @@ const NumsubReply = Schema.Tuple([Schema.String, Schema.Number])
 const redisUrl = process.env["REDIS_URL"]
 
 if (redisUrl === undefined || redisUrl === "") {
-  describe("RedisRoomBus", () => {
+  describe("RedisRealtimeBus", () => {
     it("needs REDIS_URL", () => {
       throw new Error("REDIS_URL is not set: the Redis room-bus tests need a real Redis (e.g. redis://127.0.0.1:6380)")
     })
@@ -52,27 +53,27 @@ if (redisUrl === undefined || redisUrl === "") {
     })
 
   const redisKit = Layer.effect(
-    RoomBusKit,
+    RealtimeBusKit,
     Effect.gen(function*() {
       const client = yield* RedisClient
-      return RoomBusKit.of({
+      return RealtimeBusKit.of({
         // Every node has its own main and subscriber connection, like a separate gateway process.
-        node: Layer.build(RedisRoomBus.layer.pipe(Layer.provide(redis()))).pipe(
-          Effect.map((context) => Context.get(context, RoomBus))
+        node: Layer.build(RedisRealtimeBus.layer.pipe(Layer.provide(redis()))).pipe(
+          Effect.map((context) => Context.get(context, RealtimeBus))
         ),
         numsub: (channel) => numsub(channel).pipe(Effect.provideService(RedisClient, client))
       })
     })
   ).pipe(Layer.provide(redis()))
 
-  roomBusContract("RedisRoomBus", redisKit)
+  realtimeBusContract("RedisRealtimeBus", redisKit)
 
   const run = randomUUID().slice(0, 8)
 
-  layer(redis(), { excludeTestServices: true, timeout: "30 seconds" })("RedisRoomBus on a real Redis", (it) => {
+  layer(redis(), { excludeTestServices: true, timeout: "30 seconds" })("RedisRealtimeBus on a real Redis", (it) => {
     it.effect("after the subscriber connection drops, re-subscribes and signals Reconnected", () =>
       Effect.gen(function*() {
-        const { bus, subscriber } = yield* RedisRoomBus.make()
+        const { bus, subscriber } = yield* RedisRealtimeBus.make()
         const { client } = yield* RedisClient
         const channel = `pylon:test:${run}:reconnect`
         const connectionId = yield* Effect.promise(() => subscriber.client("ID"))
@@ -130,28 +131,28 @@ const deadRedis = Layer.effect(
   ))
 )
 
-describe("RedisRoomBus when Redis is unavailable", () => {
-  it.live("publish fails with RoomBusUnavailable instead of hanging", () =>
+describe("RedisRealtimeBus when Redis is unavailable", () => {
+  it.live("publish fails with RealtimeBusUnavailable instead of hanging", () =>
     Effect.gen(function*() {
-      const { bus } = yield* RedisRoomBus.make({ publishTimeout: "100 millis" })
+      const { bus } = yield* RedisRealtimeBus.make({ publishTimeout: "100 millis" })
       const error = yield* Effect.flip(bus.publish("pylon:test:down", "x"))
-      expect(error._tag).toBe("RoomBusUnavailable")
+      expect(error._tag).toBe("RealtimeBusUnavailable")
     }).pipe(Effect.provide(deadRedis)))
 
-  it.live("subscribe fails with RoomBusUnavailable, and a later subscribe tries again", () =>
+  it.live("subscribe fails with RealtimeBusUnavailable, and a later subscribe tries again", () =>
     Effect.gen(function*() {
-      const { bus } = yield* RedisRoomBus.make({ subscribeTimeout: "500 millis" })
+      const { bus } = yield* RedisRealtimeBus.make({ subscribeTimeout: "500 millis" })
       const first = yield* Effect.flip(Effect.scoped(bus.subscribe("pylon:test:down")))
-      expect(first._tag).toBe("RoomBusUnavailable")
+      expect(first._tag).toBe("RealtimeBusUnavailable")
       const second = yield* Effect.flip(Effect.scoped(bus.subscribe("pylon:test:down")))
-      expect(second._tag).toBe("RoomBusUnavailable")
+      expect(second._tag).toBe("RealtimeBusUnavailable")
     }).pipe(Effect.provide(deadRedis)))
 })
 
-describe("MemoryRoomBus", () => {
+describe("MemoryRealtimeBus", () => {
   it.effect("a subscriber's stream ends when its scope closes", () =>
     Effect.gen(function*() {
-      const bus = MemoryRoomBus.make(MemoryRoomBus.makeBroker())
+      const bus = MemoryRealtimeBus.make(MemoryRealtimeBus.makeBroker())
       const stream = yield* Effect.scoped(bus.subscribe("c"))
       expect(yield* takeEvents(stream, 5)).toEqual([])
     }))
