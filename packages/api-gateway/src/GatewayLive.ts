@@ -33,14 +33,14 @@ import { WsSettings } from "./ws/WsSettings.ts"
 
 export const SERVICE_NAME = "api-gateway"
 
-/** Auth, and the session revocations the WebSocket endpoint shares with it (needs RoomBus). */
+/** Auth, and the session revocations the WebSocket endpoint shares with it (needs RealtimeBus). */
 export const AuthLive = AuthService.layer.pipe(
   Layer.provideMerge(SessionRevocations.layer),
   Layer.provide([PgUserRepository, PgRefreshTokenRepository, PasswordHasher.layer, AccessTokens.layer]),
   Layer.provideMerge(AuthConfig.layer)
 )
 
-/** `GET /ws`: the WebSocket endpoint with this node's room fan-out (needs RoomBus + service clients). */
+/** `GET /ws`: the WebSocket endpoint with this node's room fan-out (needs RealtimeBus + service clients). */
 export const WebSocketLive = Layer.mergeAll(WsEndpointLive, MembershipEventsLive, PresenceFanoutLive).pipe(
   Layer.provide(PresenceLeases.layer),
   Layer.provide(RoomFanout.layer),

@@ -17,7 +17,7 @@ import type { RoomId, UserId } from "@pylon/contracts/Ids"
 import { ClientMsgId } from "@pylon/contracts/Ids"
 import type { ServerFrame } from "@pylon/contracts/WsFrames"
 import { encodeServerFrame, messageFrame, ServerFrame as ServerFrameSchema, WsCloseCode } from "@pylon/contracts/WsFrames"
-import * as MemoryRoomBus from "@pylon/platform/bus/MemoryRoomBus"
+import * as MemoryRealtimeBus from "@pylon/platform/bus/MemoryRealtimeBus"
 import { RateLimitConfig } from "@pylon/platform/ratelimit/RateLimitConfig"
 import { SessionRevocations } from "../src/auth/SessionRevocations.ts"
 import { ChatClient, RoomsClient } from "../src/clients/ServiceClients.ts"
@@ -70,7 +70,7 @@ const TestLive = Layer.mergeAll(MembershipEventsLive, PresenceLeases.layer, User
   Layer.provideMerge(Layer.mergeAll(RoomFanout.layer, ConnectionLimits.layer, TypingThrottle.layer)),
   Layer.provideMerge(Layer.mergeAll(settings, rateLimits, noRevocations)),
   Layer.provideMerge(Layer.mergeAll(chatInProcess, roomsInProcess, presenceInProcess)),
-  Layer.provideMerge(MemoryRoomBus.layer),
+  Layer.provideMerge(MemoryRealtimeBus.layer),
   Layer.provideMerge(TestDatabase)
 )
 

@@ -1,6 +1,6 @@
 /**
  * The notification service's Layer graph.
- * - `NotificationServiceLive`: the domain on PostgreSQL (needs `SqlClient` and a `RoomBus` for
+ * - `NotificationServiceLive`: the domain on PostgreSQL (needs `SqlClient` and a `RealtimeBus` for
  *   live delivery).
  * - `NotificationConsumerLive` (NotificationConsumer.ts): the supervised consumer; needs an
  *   `EventConsumer` (`KafkaEventConsumer` or `MemoryEventConsumer`), an `EventPublisher` for the
@@ -32,7 +32,7 @@ import { RoomDirectory } from "./RoomDirectory.ts"
 
 export const SERVICE_NAME = "notification-service"
 
-/** `NotificationService` on PostgreSQL; needs `SqlClient` and `RoomBus`. */
+/** `NotificationService` on PostgreSQL; needs `SqlClient` and `RealtimeBus`. */
 export const NotificationServiceLive = NotificationService.layer.pipe(
   Layer.provide([PgNotificationRepository, RoomDirectory.layer])
 )
@@ -53,7 +53,7 @@ const eventLogReady: ReadinessCheck<EventConsumer> = {
 }
 
 /**
- * The notification-service process; needs `ServerConfig`, `Draining`, `SqlClient`, `RoomBus`,
+ * The notification-service process; needs `ServerConfig`, `Draining`, `SqlClient`, `RealtimeBus`,
  * `EventConsumer`, `EventPublisher` and `NotificationConfig` (plus what `extraChecks` need).
  */
 export const notificationServiceApp = <R = never>(extraChecks: ReadonlyArray<ReadinessCheck<R>> = []) => {

@@ -1,6 +1,6 @@
 /**
  * The presence domain behind `PresenceRpcs`: connection leases in the `PresenceStore`, room
- * membership from PostgreSQL, and every online/offline CHANGE published once on the `RoomBus`
+ * membership from PostgreSQL, and every online/offline CHANGE published once on the `RealtimeBus`
  * channel `PRESENCE_CHANNEL` as a JSON `UserPresence` (contracts/Presence.ts), so every gateway
  * node learns of it and sends `presence` frames to the sockets of the user's rooms.
  *
@@ -19,7 +19,8 @@ import type { RoomId, UserId } from "@pylon/contracts/Ids"
 import { UserPresence } from "@pylon/contracts/Presence"
 import type { ConnectionId, PresenceStatus } from "@pylon/contracts/Presence"
 import { timestampFromDate } from "@pylon/contracts/Time"
-import { PRESENCE_CHANNEL, RoomBus } from "@pylon/platform/bus/RoomBus"
+import { RealtimeBus } from "@pylon/platform/bus/RealtimeBus"
+import { PRESENCE_CHANNEL } from "@pylon/platform/bus/Channels"
 import { usersOnline } from "@pylon/platform/observability/OriginalMetrics"
 import { PresenceConfig } from "./PresenceConfig.ts"
 import { PresenceStore } from "./PresenceStore.ts"
@@ -67,7 +68,7 @@ export class PresenceService extends Context.Service<PresenceService, {
     PresenceService,
     Effect.gen(function*() {
       const store = yield* PresenceStore
-      const bus = yield* RoomBus
+      const bus = yield* RealtimeBus
       const membership = yield* RoomMembership
       const config = yield* PresenceConfig
 

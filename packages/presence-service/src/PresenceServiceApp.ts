@@ -1,6 +1,6 @@
 /**
  * The presence service's Layer graph. `PresenceServiceLive` is the domain on its ports (any
- * `PresenceStore` and `RoomBus`, plus a `SqlClient` for membership); `PresenceLive` adds the RPC
+ * `PresenceStore` and `RealtimeBus`, plus a `SqlClient` for membership); `PresenceLive` adds the RPC
  * handlers and the lease sweeper (embedded mode serves them through `inProcessClientLayer`);
  * `presenceServiceApp` is the process: Redis adapters, `PresenceRpcs` at `/rpc`, `/health`,
  * `/ready` (PostgreSQL and Redis) and `/metrics` on the configured port.
@@ -12,7 +12,7 @@ import { PresenceRpcs } from "@pylon/contracts/PresenceRpcs"
 import { healthRoutes, serve } from "@pylon/platform/http/HttpServerLive"
 import { rpcRoutes } from "@pylon/platform/rpc/InternalRpc"
 import { RedisClient } from "@pylon/platform/redis/Redis"
-import * as RedisRoomBus from "@pylon/platform/bus/RedisRoomBus"
+import * as RedisRealtimeBus from "@pylon/platform/bus/RedisRealtimeBus"
 import { PresenceConfig } from "./PresenceConfig.ts"
 import { PresenceHandlersLive } from "./PresenceHandlers.ts"
 import { PresenceService } from "./PresenceService.ts"
@@ -22,7 +22,7 @@ import { RoomMembership } from "./RoomMembership.ts"
 
 export const SERVICE_NAME = "presence-service"
 
-/** `PresenceService` (and its `PresenceConfig`, read from the environment); needs `PresenceStore`, `RoomBus`, `SqlClient`. */
+/** `PresenceService` (and its `PresenceConfig`, read from the environment); needs `PresenceStore`, `RealtimeBus`, `SqlClient`. */
 export const PresenceServiceLive = PresenceService.layer.pipe(
   Layer.provide(RoomMembership.layer),
   Layer.provideMerge(PresenceConfig.layer)
@@ -40,5 +40,5 @@ export const presenceServiceApp = serve(
   Layer.mergeAll(rpcRoutes(PresenceRpcs), healthRoutes<SqlClient | RedisClient>(SERVICE_NAME, [postgresReady, redisReady]))
 ).pipe(
   Layer.provide(PresenceLive),
-  Layer.provide([RedisPresenceStore.layer, RedisRoomBus.layer])
+  Layer.provide([RedisPresenceStore.layer, RedisRealtimeBus.layer])
 )

@@ -10,7 +10,8 @@ import { ConnectionId, UserPresence } from "@pylon/contracts/Presence"
 import type { RoomId, UserId } from "@pylon/contracts/Ids"
 import { encodeServerFrame } from "@pylon/contracts/WsFrames"
 import { newId } from "@pylon/platform/runtime/IdGenerator"
-import { PRESENCE_CHANNEL, RoomBus } from "@pylon/platform/bus/RoomBus"
+import { RealtimeBus } from "@pylon/platform/bus/RealtimeBus"
+import { PRESENCE_CHANNEL } from "@pylon/platform/bus/Channels"
 import { PresenceClient, RoomsClient } from "../clients/ServiceClients.ts"
 import { OutgoingFrame } from "./OutgoingFrame.ts"
 import { RoomFanout } from "./RoomFanout.ts"
@@ -110,7 +111,7 @@ export class PresenceLeases extends Context.Service<PresenceLeases, {
 
 /** Follows `pylon:presence` and turns changes into `presence` frames for local room sockets. */
 export const PresenceFanoutLive = Layer.effectDiscard(Effect.gen(function*() {
-  const bus = yield* RoomBus
+  const bus = yield* RealtimeBus
   const fanout = yield* RoomFanout
   const rooms = yield* RoomsClient
   const presence = yield* PresenceClient

@@ -10,7 +10,8 @@ import type { Scope } from "effect"
 
 import { encodeServerFrame, messageFrame } from "@pylon/contracts/WsFrames"
 import type { RoomId, UserId } from "@pylon/contracts/Ids"
-import { RoomBus, roomChannel } from "@pylon/platform/bus/RoomBus"
+import { RealtimeBus } from "@pylon/platform/bus/RealtimeBus"
+import { roomChannel } from "@pylon/platform/bus/Channels"
 import { ChatClient } from "../clients/ServiceClients.ts"
 import type { BusEnvelope } from "./BusEnvelope.ts"
 import { decodeEnvelope, encodeEnvelope } from "./BusEnvelope.ts"
@@ -72,7 +73,7 @@ export class RoomFanout extends Context.Service<RoomFanout, {
   static readonly layer = Layer.effect(
     RoomFanout,
     Effect.gen(function*() {
-      const bus = yield* RoomBus
+      const bus = yield* RealtimeBus
       const chat = yield* ChatClient
       const scope = yield* Effect.scope
       const rooms = new Map<RoomId, RoomState>()
