@@ -17,7 +17,7 @@ import {
 } from "@pylon/contracts/Rooms"
 import { respondOk } from "@pylon/platform/http/HttpEnvelope"
 import { decodeJsonBody, decodePathParam, decodeQuery } from "@pylon/platform/http/HttpRequestDecoding"
-import { resource } from "@pylon/platform/http/HttpServerLive"
+import { resource } from "@pylon/platform/http/Resource"
 import { RoomsClient } from "../clients/ServiceClients.ts"
 import { MembershipEvents } from "../ws/MembershipEvents.ts"
 import { requireAuth } from "./AuthHttp.ts"

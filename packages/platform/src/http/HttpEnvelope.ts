@@ -1,6 +1,6 @@
 /**
  * The JSON envelope of every HTTP answer (API.md §1) and the one error type handlers fail with.
- * Handlers fail with `HttpFailure`; `HttpServerLive`'s global middleware renders it, so no
+ * Handlers fail with `HttpFailure`; the global `EnvelopeMiddleware` renders it, so no
  * handler builds an error body by hand and nothing else (SQL text, stack traces) can leak.
  */
 import { Data } from "effect"

@@ -3,7 +3,7 @@
  */
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
-import type { ReadinessCheck } from "./HttpServerLive.ts"
+import type { ReadinessCheck } from "./HealthRoutes.ts"
 import { RedisClient } from "../redis/Redis.ts"
 
 export const postgresReady: ReadinessCheck<SqlClient> = {

@@ -4,9 +4,9 @@
  *
  * | metric                                   | labels                          | updated by                      |
  * |------------------------------------------|---------------------------------|---------------------------------|
- * | pylon_http_requests_total                | method, path, status_code       | HttpServerLive (every process)  |
- * | pylon_http_request_duration_seconds      | method, path                    | HttpServerLive                  |
- * | pylon_http_requests_in_flight            | -                               | HttpServerLive                  |
+ * | pylon_http_requests_total                | method, path, status_code       | EnvelopeMiddleware (all procs)  |
+ * | pylon_http_request_duration_seconds      | method, path                    | EnvelopeMiddleware              |
+ * | pylon_http_requests_in_flight            | -                               | EnvelopeMiddleware              |
  * | pylon_grpc_requests_total                | service, method, status_code    | InternalRpc server, gateway Connect |
  * | pylon_grpc_request_duration_seconds      | service, method                 | InternalRpc server, gateway Connect |
  * | pylon_kafka_messages_published_total     | topic                           | KafkaEventPublisher (outbox)    |
