@@ -4,7 +4,7 @@ import js from "@eslint/js"
 import tseslint from "typescript-eslint"
 
 export default tseslint.config(
-  { ignores: ["**/node_modules/**", ".pylon/**", ".kafka/**", "packages/*/src/gen/**"] },
+  { ignores: ["**/node_modules/**", ".pylon/**", ".kafka/**", "packages/*/src/gen/**", "packages/web/dist/**", "packages/web/test-results/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -37,6 +37,8 @@ run_chaos() (
 
 case "$cmd" in
   start)
+    # The web client served at / (scripts/web.sh: rebuilt only when its sources changed, a few seconds)
+    bash scripts/web.sh ensure
     exec node packages/pylon/src/main.ts dev "$@"
     ;;
   migrate)
@@ -50,6 +52,7 @@ case "$cmd" in
     trap stop_infra EXIT
     # shellcheck disable=SC1091
     source .pylon/infra/env.sh
+    bash scripts/web.sh ensure
     node packages/pylon/src/main.ts stack "$@" || true
     ;;
   bench)
@@ -94,7 +97,11 @@ case "$cmd" in
     trap cleanup EXIT
     # shellcheck disable=SC1091
     source .pylon/infra/env.sh
-    step "unit and integration tests (vitest)"
+    step "web client bundle (built when stale) and Debian's Chromium for the browser tests"
+    bash scripts/web.sh ensure
+    PYLON_CHROMIUM="$(bash scripts/web.sh chromium)"
+    export PYLON_CHROMIUM
+    step "unit and integration tests (vitest; browser tests in packages/web/test drive Chromium)"
     vitest run "$@"
     step "chaos: bounded fault-injection run on private infrastructure (gateway kill -9, Redis and Kafka restarts; scripts/chaos/README.md)"
     PYLON_CHAOS_TIMEOUT=420 run_chaos --duration 20s --faults gateway-kill,redis-restart,kafka-restart --gap 2-4 --users 8

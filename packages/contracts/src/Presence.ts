@@ -19,3 +19,7 @@ export const UserPresence = Schema.Struct({
   last_seen_at: Schema.NullOr(Timestamp)
 })
 export type UserPresence = typeof UserPresence.Type
+
+/** `GET /api/v1/rooms/{id}/presence`: every member's status (members only). */
+export const RoomPresenceResponse = Schema.Struct({ presence: Schema.Array(UserPresence) })
+export type RoomPresenceResponse = typeof RoomPresenceResponse.Type
