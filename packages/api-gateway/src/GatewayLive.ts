@@ -30,6 +30,7 @@ import { RoomFanout } from "./ws/RoomFanout.ts"
 import { TypingThrottle } from "./ws/TypingThrottle.ts"
 import { UserSockets } from "./ws/UserChannelFanout.ts"
 import { WsEndpointLive } from "./ws/WsEndpoint.ts"
+import { WebRoutes } from "./web/WebAssets.ts"
 import { WsSettings } from "./ws/WsSettings.ts"
 
 export const SERVICE_NAME = "api-gateway"
@@ -60,7 +61,8 @@ export const gatewayApp = <R = never>(extraChecks: ReadonlyArray<ReadinessCheck<
     MessagesRoutes,
     NotificationsRoutes,
     ConnectRoutes,
-    healthRoutes(SERVICE_NAME, checks)
+    healthRoutes(SERVICE_NAME, checks),
+    WebRoutes
   )).pipe(
     Layer.provide(WebSocketLive),
     Layer.provide([AuthLive, TrustedProxySettings.layer, RateLimitConfig.layer, Draining.layer])
