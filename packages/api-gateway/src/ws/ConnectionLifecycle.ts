@@ -1,9 +1,10 @@
 /**
  * The life of one WebSocket connection apart from its frames: how it ends — a policy close
  * (1008/4008 from the contract's `WsCloseCode`, logged and counted by reason) or the socket going
- * away — and the three watchers that can end it on their own: keepalive pings, the idle timeout
- * (a connection not heard from for `WS_IDLE_TIMEOUT_MS` is dropped) and the access token's expiry
- * (1008 at `exp`). Time comes from Effect's `Clock`, so `TestClock` drives all of it.
+ * away — and what can end it on its own, watched by one fiber per connection (one timer at a
+ * time, not one per concern: it sleeps until the earliest of the three): keepalive pings, the idle
+ * timeout (a connection not heard from for `WS_IDLE_TIMEOUT_MS` is dropped) and the access token's
+ * expiry (1008 at `exp`). Time comes from Effect's `Clock`, so `TestClock` drives all of it.
  */
 import { Clock, Deferred, Effect, Metric } from "effect"
 import type { UserId } from "@pylon/contracts/Ids"
@@ -50,8 +51,8 @@ export interface ConnectionLifecycle {
   readonly touch: () => void
   /** Completes when the connection ends, whoever ended it. */
   readonly ended: Effect.Effect<void>
-  /** Keepalive, idle timeout and token expiry; run them for as long as the connection lives. */
-  readonly watchers: ReadonlyArray<Effect.Effect<void>>
+  /** Keepalive, idle timeout and token expiry; run it for as long as the connection lives. */
+  readonly watcher: Effect.Effect<void>
   /** Logs and counts the policy close, if there was one (once the connection has ended). */
   readonly recordClose: Effect.Effect<void>
 }
@@ -89,33 +90,28 @@ export const makeConnectionLifecycle = Effect.fnUntraced(function*(socket: Sessi
     ], { discard: true })
   })
 
-  /** Protocol pings, so a live client answers with pongs even when it has nothing to say. */
-  const keepalive = Effect.gen(function*() {
-    while (true) {
-      yield* Effect.sleep(options.pingIntervalMs)
-      if (socket.isOpen) socket.ping()
-    }
-  })
-
-  /** Drops the connection once it has not been heard from for exactly `idleTimeoutMs`. */
-  const idle = Effect.gen(function*() {
+  /**
+   * Sends a protocol ping every `pingIntervalMs` (so a live client answers with pongs even when it
+   * has nothing to say), drops the connection once it has not been heard from for exactly
+   * `idleTimeoutMs`, and closes it when the access token expires — sleeping until the next of these.
+   */
+  const watcher = Effect.gen(function*() {
+    const expiresAtMs = options.expiresAt * 1000
+    let nextPing = (yield* Clock.currentTimeMillis) + options.pingIntervalMs
     while (true) {
       const now = yield* Clock.currentTimeMillis
+      if (now >= expiresAtMs) return close("token_expired")
+      if (now >= nextPing) {
+        if (socket.isOpen) socket.ping()
+        nextPing = now + options.pingIntervalMs
+      }
       if (options.isReadPaused()) lastSeen = now
-      const silentFor = now - lastSeen
-      if (silentFor >= options.idleTimeoutMs) {
+      if (now - lastSeen >= options.idleTimeoutMs) {
         socket.terminate()
         return yield* Deferred.succeed(done, undefined)
       }
-      yield* Effect.sleep(options.idleTimeoutMs - silentFor)
+      yield* Effect.sleep(Math.min(nextPing, lastSeen + options.idleTimeoutMs, expiresAtMs) - now)
     }
-  })
-
-  /** The connection ends when its access token expires. */
-  const expiry = Effect.gen(function*() {
-    const now = yield* Clock.currentTimeMillis
-    yield* Effect.sleep(Math.max(0, options.expiresAt * 1000 - now))
-    close("token_expired")
   })
 
   const lifecycle: ConnectionLifecycle = {
@@ -124,7 +120,7 @@ export const makeConnectionLifecycle = Effect.fnUntraced(function*(socket: Sessi
       lastSeen = clock.currentTimeMillisUnsafe()
     },
     ended: Deferred.await(done),
-    watchers: [keepalive, idle, expiry],
+    watcher,
     recordClose
   }
   return lifecycle

@@ -14,10 +14,10 @@
  * The socket is a `SessionSocket`, so a session runs in process without a real `ws` connection.
  * Bad input is answered with error frames and never closes the socket.
  */
+import { randomUUID } from "node:crypto"
 import { Effect, Fiber, Metric, Queue } from "effect"
 import type { AccessTokenClaims } from "@pylon/contracts/Auth"
 import { decodeClientFrame, errorFrame, WsCloseCode } from "@pylon/contracts/WsFrames"
-import { newId } from "@pylon/platform/runtime/IdGenerator"
 import { RateLimitConfig } from "@pylon/platform/ratelimit/RateLimitConfig"
 import { SessionRevocations } from "../auth/SessionRevocations.ts"
 import { ChatClient, RoomsClient } from "../clients/ServiceClients.ts"
@@ -48,6 +48,14 @@ const inboundPauses = Metric.counter("pylon_ws_inbound_pauses_total", {
 const framesReceived = Metric.counter("pylon_ws_frames_received_total", { description: "Client frames received" })
 
 /**
+ * Connection ids name a socket in this node's fan-out and in logs: a counter behind a random
+ * per-process prefix (unique across nodes and restarts, and cheaper than a UUID per connection).
+ */
+const CONNECTION_PREFIX = `ws-${randomUUID().slice(0, 8)}-`
+let connections = 0
+const nextConnectionId = () => `${CONNECTION_PREFIX}${++connections}`
+
+/**
  * Runs the session of `socket` until the connection ends. `clientAddress` is the client's
  * address for the per-address connection cap (`upgradeClientAddress`).
  */
@@ -59,7 +67,7 @@ const session = Effect.fnUntraced(function*(socket: SessionSocket, claims: Acces
   const settings = yield* WsSettings
   const fanout = yield* RoomFanout
   const leases = yield* PresenceLeases
-  const connectionId = yield* newId
+  const connectionId = nextConnectionId()
   const user = { id: claims.sub, username: claims.username }
   // Metrics updated from socket callbacks, outside any fiber, use the session's services.
   const services = yield* Effect.context<never>()
@@ -164,7 +172,7 @@ const session = Effect.fnUntraced(function*(socket: SessionSocket, claims: Acces
   yield* (yield* UserSockets).add(user.id, (json) => output.enqueue(new OutgoingFrame(json)))
   // Logout or refresh-token reuse on any node ends this connection too.
   yield* (yield* SessionRevocations).register(claims.sid, () => lifecycle.close("session_revoked"))
-  const fibers = yield* Effect.all([reader, ...lifecycle.watchers].map((task) => Effect.forkChild(task)))
+  const fibers = yield* Effect.all([reader, lifecycle.watcher].map((task) => Effect.forkChild(task)))
   yield* lifecycle.ended.pipe(
     Effect.ensuring(Effect.gen(function*() {
       yield* Effect.forEach(fibers, Fiber.interrupt, { discard: true })
