@@ -18,6 +18,7 @@ import { PgRefreshTokenRepository } from "./auth/RefreshTokenRepository.ts"
 import { SessionRevocations } from "./auth/SessionRevocations.ts"
 import { PgUserRepository } from "./auth/UserRepository.ts"
 import { ConnectRoutes } from "./connect/ConnectRoutes.ts"
+import { drainStreamsOnServerClose, StreamDrain } from "./connect/StreamDrain.ts"
 import { AuthRoutes } from "./http/AuthHttp.ts"
 import { MessagesRoutes } from "./http/MessagesHttp.ts"
 import { NotificationsRoutes } from "./http/NotificationsHttp.ts"
@@ -42,13 +43,22 @@ export const AuthLive = AuthService.layer.pipe(
   Layer.provideMerge(AuthConfig.layer)
 )
 
-/** `GET /ws`: the WebSocket endpoint with this node's room fan-out (needs RealtimeBus + service clients). */
-export const WebSocketLive = Layer.mergeAll(WsEndpointLive, MembershipEventsLive, PresenceFanoutLive).pipe(
+/**
+ * `GET /ws`: the WebSocket endpoint with this node's room fan-out (needs RealtimeBus + service
+ * clients); the fan-out, caps, typing throttle, settings and stream drain are shared with the
+ * Connect streams (LiveRoomStream.ts).
+ */
+export const WebSocketLive = Layer.mergeAll(
+  drainStreamsOnServerClose(WsEndpointLive),
+  MembershipEventsLive,
+  PresenceFanoutLive
+).pipe(
+  Layer.provideMerge(StreamDrain.layer),
   Layer.provide(PresenceLeases.layer),
-  Layer.provide(RoomFanout.layer),
+  Layer.provideMerge(RoomFanout.layer),
   Layer.provide(UserSockets.layer),
-  Layer.provide([ConnectionLimits.layer, TypingThrottle.layer]),
-  Layer.provide(WsSettings.layer)
+  Layer.provideMerge([ConnectionLimits.layer, TypingThrottle.layer]),
+  Layer.provideMerge(WsSettings.layer)
 )
 
 

@@ -1,21 +1,28 @@
 /**
- * `pylon.chat.v1.ChatService` over Connect, unary calls: SendMessage as the WebSocket `message`
- * frame does it (ChatRpcs.SendMessage; delivery to subscribers goes through the outbox relay and
- * the room bus like every send), GetMessages as REST history (`history` budget per user).
+ * `pylon.chat.v1.ChatService` over Connect. SendMessage as the WebSocket `message` frame does it:
+ * ChatRpcs.SendMessage, then (for a new message, not a retry) the `message` envelope on the room
+ * bus, so WebSocket sockets and Connect streams on every node get it at once (the outbox relay
+ * only feeds the event log). GetMessages as REST history (`history` budget per user).
  * SendMessage spends the `wsMessages` budget of the user's Connect lane (`connect:<user>`): there
  * is no REST send, and the WebSocket budget is per connection.
- * StreamMessages is not served yet (clients get `unimplemented`).
+ * StreamMessages is a live room stream with replay (MessageStream.ts).
  */
 import type { ServiceImpl } from "@connectrpc/connect"
-import { Effect } from "effect"
+import { Duration, Effect, Stream } from "effect"
 import { ChatService as ChatServiceDesc } from "@pylon/proto-gen/chat/v1/chat"
+import { encodeServerFrame, messageFrame } from "@pylon/contracts/WsFrames"
 import { ChatClient } from "../clients/ServiceClients.ts"
 import { requireAuth } from "../http/AuthHttp.ts"
 import { failWithHttpError, failWithRpcError } from "../http/HttpErrors.ts"
-import { effectMethod, spendBudget } from "./ConnectBridge.ts"
+import { RoomFanout } from "../ws/RoomFanout.ts"
+import { effectMethod, effectServerStream, spendBudget } from "./ConnectBridge.ts"
+import { streamMessages } from "./MessageStream.ts"
 import { ChatMapping } from "./ProtoMapping.ts"
 
-export const chatServiceImpl: Partial<ServiceImpl<typeof ChatServiceDesc>> = {
+/** A publish that takes longer is given up (a lost publish is filled from history by the receivers). */
+const PUBLISH_DEADLINE = Duration.seconds(10)
+
+export const chatServiceImpl: ServiceImpl<typeof ChatServiceDesc> = {
   sendMessage: effectMethod((request) =>
     Effect.gen(function*() {
       const claims = yield* requireAuth
@@ -23,6 +30,14 @@ export const chatServiceImpl: Partial<ServiceImpl<typeof ChatServiceDesc>> = {
       const payload = yield* ChatMapping.sendMessageRequestFromProto(request, claims.sub).pipe(failWithHttpError)
       const chat = yield* ChatClient
       const result = yield* chat.SendMessage(payload).pipe(failWithRpcError)
+      if (result.created) {
+        yield* (yield* RoomFanout).publish(result.message.room_id, {
+          kind: "message",
+          roomId: result.message.room_id,
+          seq: result.message.seq,
+          json: encodeServerFrame(messageFrame(result.message))
+        }).pipe(Effect.timeoutOption(PUBLISH_DEADLINE))
+      }
       return ChatMapping.sendMessageResponseToProto(result)
     })
   ),
@@ -35,5 +50,12 @@ export const chatServiceImpl: Partial<ServiceImpl<typeof ChatServiceDesc>> = {
       const page = yield* chat.GetMessages(payload).pipe(failWithRpcError)
       return ChatMapping.getMessagesResponseToProto(page)
     })
+  ),
+  streamMessages: effectServerStream((request) =>
+    Stream.unwrap(Effect.gen(function*() {
+      const claims = yield* requireAuth
+      const payload = yield* ChatMapping.streamMessagesRequestFromProto(request, claims.sub).pipe(failWithHttpError)
+      return streamMessages(payload, claims)
+    }))
   )
 }

@@ -7,14 +7,15 @@
  *
  * Protocols: Connect (JSON and binary) and gRPC-Web over HTTP/1.1. gRPC needs HTTP/2 trailers,
  * which this server does not write, so it is off here (a client asking for it gets 415).
- * Served so far: AuthService, GatewayService, RoomService, and the unary calls of ChatService and
- * NotificationService; the server streams (StreamMessages, StreamPresence) and PresenceService are not.
+ * Every service of CONNECT-COMPAT.md is served. A server stream's response is written as Connect
+ * produces it (Effect's stream body, so a reader that stops reading stops the writer) for as
+ * long as the client listens; its end (and error) travels in the body, as those protocols say.
  */
 import type { DescService } from "@bufbuild/protobuf"
 import { createConnectRouter, createContextValues } from "@connectrpc/connect"
 import { createAsyncIterable } from "@connectrpc/connect/protocol"
 import type { UniversalHandler } from "@connectrpc/connect/protocol"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Stream } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpFailure } from "@pylon/platform/http/HttpEnvelope"
 import { MAX_BODY_BYTES, readBodyBytes } from "@pylon/platform/http/HttpRequestDecoding"
@@ -22,26 +23,32 @@ import { AuthService as AuthServiceDesc } from "@pylon/proto-gen/auth/v1/auth"
 import { GatewayService as GatewayServiceDesc } from "@pylon/proto-gen/gateway/v1/gateway"
 import { ChatService as ChatServiceDesc } from "@pylon/proto-gen/chat/v1/chat"
 import { NotificationService as NotificationServiceDesc } from "@pylon/proto-gen/notification/v1/notification"
+import { PresenceService as PresenceServiceDesc } from "@pylon/proto-gen/presence/v1/presence"
 import { RoomService as RoomServiceDesc } from "@pylon/proto-gen/room/v1/room"
 import { authServiceImpl, gatewayServiceImpl } from "./AuthConnect.ts"
 import { chatServiceImpl } from "./ChatConnect.ts"
 import { requestRunner, RequestRunnerKey } from "./ConnectBridge.ts"
 import { notificationServiceImpl } from "./NotificationConnect.ts"
+import { presenceServiceImpl } from "./PresenceConnect.ts"
 import { roomServiceImpl } from "./RoomConnect.ts"
 
 /** Largest request body (and message) accepted: REST's limit (a room with MAX_MEMBER_IDS ids is ~40 KiB). */
 export const CONNECT_READ_MAX_BYTES = MAX_BODY_BYTES
 
-const router = createConnectRouter({ grpc: false, grpcWeb: true, connect: true, readMaxBytes: CONNECT_READ_MAX_BYTES })
-  .service(AuthServiceDesc, authServiceImpl)
-  .service(GatewayServiceDesc, gatewayServiceImpl)
-  .service(RoomServiceDesc, roomServiceImpl)
-  .service(ChatServiceDesc, chatServiceImpl)
-  .service(NotificationServiceDesc, notificationServiceImpl)
+/** The Connect handler of every RPC by request path, for the given protocols. */
+export const connectHandlers = (protocols: { readonly grpc: boolean }): ReadonlyMap<string, UniversalHandler> => {
+  const router = createConnectRouter({ ...protocols, grpcWeb: true, connect: true, readMaxBytes: CONNECT_READ_MAX_BYTES })
+    .service(AuthServiceDesc, authServiceImpl)
+    .service(GatewayServiceDesc, gatewayServiceImpl)
+    .service(RoomServiceDesc, roomServiceImpl)
+    .service(ChatServiceDesc, chatServiceImpl)
+    .service(PresenceServiceDesc, presenceServiceImpl)
+    .service(NotificationServiceDesc, notificationServiceImpl)
+  return new Map(router.handlers.map((handler) => [handler.requestPath, handler]))
+}
 
-const handlerByPath: ReadonlyMap<string, UniversalHandler> = new Map(
-  router.handlers.map((handler) => [handler.requestPath, handler])
-)
+/** On HTTP/1.1 Effect writes the responses, which have no trailers: no gRPC here (connectGrpcServer). */
+const handlerByPath = connectHandlers({ grpc: false })
 
 const pathOf = (url: string): string => {
   const q = url.indexOf("?")
@@ -57,34 +64,54 @@ const collect = async (body: AsyncIterable<Uint8Array> | undefined): Promise<Uin
 
 const internal = () => HttpFailure.of("internal_error", "internal error")
 
-/** One Connect call: the Connect handler of the path's method, or 404 when there is none. */
+/**
+ * Hands the current request to `handler`: the body read by Effect (at most MAX_BODY_BYTES, 413
+ * envelope beyond, as REST) and a runner bound to this request's context. `signal` tells Connect
+ * (and a stream's implementation) that the client is gone.
+ */
+export const callConnect = (handler: UniversalHandler, httpVersion: string, signal: AbortSignal) =>
+  Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const body = new Uint8Array(yield* readBodyBytes)
+    const run = yield* requestRunner
+    return yield* Effect.tryPromise({
+      try: () =>
+        handler({
+          httpVersion,
+          url: new URL(request.url, `http://${request.headers["host"] ?? "localhost"}`).toString(),
+          method: request.method,
+          header: new Headers(Object.entries(request.headers)),
+          body: createAsyncIterable([body]),
+          signal,
+          contextValues: createContextValues().set(RequestRunnerKey, run)
+        }),
+      catch: internal
+    })
+  })
+
+/** One Connect call over HTTP/1.1: the Connect handler of the path's method, or 404 when there is none. */
 const serveConnect = Effect.gen(function*() {
   const request = yield* HttpServerRequest.HttpServerRequest
   const handler = handlerByPath.get(pathOf(request.url))
   if (handler === undefined) return yield* HttpFailure.notFound("no such RPC")
-  // At most MAX_BODY_BYTES, checked before and while reading (413 envelope beyond, as REST).
-  const body = new Uint8Array(yield* readBodyBytes)
-  const run = yield* requestRunner
-  const response = yield* Effect.tryPromise({
-    try: (signal) =>
-      handler({
-        httpVersion: "1.1",
-        url: new URL(request.url, `http://${request.headers["host"] ?? "localhost"}`).toString(),
-        method: request.method,
-        header: new Headers(Object.entries(request.headers)),
-        body: createAsyncIterable([body]),
-        signal,
-        contextValues: createContextValues().set(RequestRunnerKey, run)
-      }),
-    catch: internal
-  })
-  const bytes = yield* Effect.tryPromise({ try: () => collect(response.body), catch: internal })
+  const client = new AbortController()
+  const response = yield* callConnect(handler, "1.1", client.signal).pipe(Effect.onInterrupt(() => Effect.sync(() => client.abort())))
   const headers = Object.fromEntries(response.header ?? [])
-  return HttpServerResponse.uint8Array(bytes, {
+  const options = {
     status: response.status,
     headers,
     ...(headers["content-type"] === undefined ? {} : { contentType: headers["content-type"] })
-  })
+  }
+  if (handler.method.methodKind === "unary") {
+    const bytes = yield* Effect.tryPromise({ try: () => collect(response.body), catch: internal })
+    client.abort()
+    return HttpServerResponse.uint8Array(bytes, options)
+  }
+  // A server stream: written as Connect produces it, for as long as the client reads.
+  const body = response.body === undefined
+    ? Stream.empty
+    : Stream.fromAsyncIterable(response.body, internal).pipe(Stream.ensuring(Effect.sync(() => client.abort())))
+  return HttpServerResponse.stream(body, options)
 })
 
 const serviceRoutes = (service: DescService) => HttpRouter.add("*", `/${service.typeName}/*`, serveConnect)
@@ -95,5 +122,6 @@ export const ConnectRoutes = Layer.mergeAll(
   serviceRoutes(GatewayServiceDesc),
   serviceRoutes(RoomServiceDesc),
   serviceRoutes(ChatServiceDesc),
+  serviceRoutes(PresenceServiceDesc),
   serviceRoutes(NotificationServiceDesc)
 )

@@ -22,13 +22,20 @@ export const CORS_ALLOWED_HEADERS: ReadonlyArray<string> = [
   "grpc-timeout"
 ]
 
-/** What scripts may read: the rate-limit headers of API.md §7 and the request id. */
+/**
+ * What scripts may read: the rate-limit headers of API.md §7, the request id, and the status
+ * headers a gRPC-Web (or Connect-Web) client reads from a response without a body trailer
+ * (those of `@connectrpc/cors`).
+ */
 export const CORS_EXPOSED_HEADERS: ReadonlyArray<string> = [
   "x-ratelimit-limit",
   "x-ratelimit-remaining",
   "x-ratelimit-reset",
   "retry-after",
-  "x-request-id"
+  "x-request-id",
+  "grpc-status",
+  "grpc-message",
+  "grpc-status-details-bin"
 ]
 
 /** Browsers cache a preflight this long (seconds), so a page does not pay one per request. */

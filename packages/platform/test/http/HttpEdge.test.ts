@@ -116,7 +116,11 @@ layer(edgeLayer({ corsOrigins: [APP_ORIGIN] }), { excludeTestServices: true, tim
           "x-ratelimit-limit",
           "x-ratelimit-remaining",
           "x-ratelimit-reset",
-          "retry-after"
+          "retry-after",
+          // gRPC-Web status headers, read by browser Connect clients
+          "grpc-status",
+          "grpc-message",
+          "grpc-status-details-bin"
         ]))
       }))
   }
