@@ -1,12 +1,14 @@
 /**
  * What wraps every request of every Pylon HTTP server (unknown routes included): CORS, the JSON
  * envelope for every failure (404/413/500 and interrupts; 405 comes from `Resource.ts`), the
- * `x-request-id`, HTTP metrics, the request log and the security headers.
+ * `x-request-id`, HTTP metrics, the request log, the security headers, and the name of the server
+ * span (`METHOD /route/{param}`, ServerSpanName.ts).
  */
 import { Cause, Clock, Effect, Metric, Option } from "effect"
 import type { Types } from "effect"
 import { HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { httpRequestDuration, httpRequestsInFlight, httpRequestsTotal } from "../observability/OriginalMetrics.ts"
+import { currentServerSpan, renameSpan, serverSpanName } from "../observability/ServerSpanName.ts"
 import { corsMiddleware, corsPolicy } from "./Cors.ts"
 import { HttpFailure, respondError, respondFailure } from "./HttpEnvelope.ts"
 import { withSecurityHeaders } from "./SecurityHeaders.ts"
@@ -56,6 +58,7 @@ export const EnvelopeMiddleware = HttpRouter.middleware<{ handles: HttpFailure }
       const request = yield* HttpServerRequest.HttpServerRequest
       const requestId = requestIdOf(request)
       const started = yield* Clock.currentTimeMillis
+      const serverSpan = yield* currentServerSpan(request.method)
       yield* Metric.modify(httpRequestsInFlight, 1)
       const response = yield* cors(httpEffect).pipe(
         Effect.catchCause(renderCause),
@@ -66,6 +69,9 @@ export const EnvelopeMiddleware = HttpRouter.middleware<{ handles: HttpFailure }
       const route = yield* Effect.serviceOption(HttpRouter.RouteContext).pipe(
         Effect.map(Option.match({ onNone: () => "unmatched", onSome: (ctx) => ctx.route.path }))
       )
+      if (Option.isSome(serverSpan) && route !== "unmatched") {
+        yield* renameSpan(serverSpan.value, serverSpanName(request.method, route))
+      }
       // The original's labels (docs/adr/0007-metric-names.md): path is the route template.
       const attributes = { method: request.method, path: route, status_code: String(status) }
       yield* Metric.update(Metric.withAttributes(httpRequestsTotal, attributes), 1)
