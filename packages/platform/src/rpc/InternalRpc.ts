@@ -1,9 +1,13 @@
 /**
- * Internal RPC between Pylon services: Effect RPC over HTTP (ndjson) at `/rpc`, every call
- * carrying the shared `INTERNAL_RPC_SECRET` both as an HTTP request header and in the
- * `InternalAuth` middleware header. A service checks the HTTP header before it reads a byte of the
- * body (401 otherwise), caps the body (`INTERNAL_RPC_MAX_BODY_BYTES`, 413 beyond), and checks the
- * middleware header again per call, so a caller-supplied user id is only trusted from another service.
+ * Internal RPC between Pylon services: Effect RPC at `/rpc`, every call carrying the shared
+ * `INTERNAL_RPC_SECRET` in the `InternalAuth` middleware header, checked again per call, so a
+ * caller-supplied user id is only trusted from another service. Two transports on that path, both
+ * behind the secret as an HTTP request header, checked before anything else is read (401):
+ * - `websocket` (callers' default, `INTERNAL_RPC_TRANSPORT`): one persistent WebSocket per caller
+ *   and service (`GET /rpc` upgrade, JSON frames, RpcWebsocket.ts), every call multiplexed on it;
+ *   a frame beyond `INTERNAL_RPC_MAX_BODY_BYTES` closes the socket (1009) unread.
+ * - `http`: one `POST /rpc` per call (ndjson); the body is capped at `INTERNAL_RPC_MAX_BODY_BYTES`
+ *   (413 beyond).
  */
 import { timingSafeEqual } from "node:crypto"
 import { ByteSize, Config, Effect, Layer, Option, Redacted, Schema } from "effect"
@@ -24,6 +28,7 @@ import type { Rpc, RpcClientError, RpcGroup } from "effect/rpc"
 import { Unauthorized } from "@pylon/contracts/Errors"
 import { INTERNAL_AUTH_HEADER, InternalAuth } from "@pylon/contracts/InternalAuth"
 import { respondError } from "../http/HttpEnvelope.ts"
+import { websocketClientProtocol, websocketServerProtocol, websocketUrl } from "./RpcWebsocket.ts"
 import { configuredSecret, DEVELOPMENT_INTERNAL_SECRET } from "../runtime/SecretPolicy.ts"
 import { ServerConfig } from "../http/ServerConfig.ts"
 
@@ -120,34 +125,57 @@ const GuardedProtocolHttp = Layer.effect(
   })
 )
 
+/** `GET /rpc` (the WebSocket transport): the secret from the upgrade request's header, 401 and no socket otherwise. */
+const GuardedProtocolWebsocket = Layer.unwrap(Effect.map(InternalSecret, (secret) =>
+  websocketServerProtocol(
+    RPC_PATH,
+    (upgrade) =>
+      Effect.flatMap(
+        HttpServerRequest.HttpServerRequest,
+        (request) => sameSecret(request.headers[INTERNAL_AUTH_HEADER], secret) ? upgrade : Effect.succeed(unauthenticated())
+      )
+  )))
+
 /** Routes serving `group` at `/rpc` for other services. */
 export const rpcRoutes = <Rpcs extends Rpc.Any>(group: RpcGroup.RpcGroup<Rpcs>) =>
-  RpcServer.layer(group).pipe(
-    Layer.provide(GuardedProtocolHttp),
-    Layer.provide([RpcSerialization.layerNdjson, InternalAuthServerLive])
-  )
+  Layer.mergeAll(
+    RpcServer.layer(group).pipe(Layer.provide(GuardedProtocolWebsocket)),
+    RpcServer.layer(group).pipe(Layer.provide(GuardedProtocolHttp), Layer.provide(RpcSerialization.layerNdjson))
+  ).pipe(Layer.provide(InternalAuthServerLive))
 
 /** Sends the secret as an HTTP header on every request, so the server can refuse before the body. */
 const withInternalSecretHeader = (secret: Redacted.Redacted<string>) =>
 <E, R>(client: HttpClient.HttpClient.With<E, R>): HttpClient.HttpClient.With<E, R> =>
   HttpClient.mapRequest(client, HttpClientRequest.setHeader(INTERNAL_AUTH_HEADER, Redacted.value(secret)))
 
-/** The client service for `group` on the service at `baseUrl` (e.g. http://127.0.0.1:9003). */
+/** `INTERNAL_RPC_TRANSPORT`: how this process calls other services, `websocket` unless set to `http`. */
+export const RpcTransport = Config.schema(Schema.Literals(["websocket", "http"]), "INTERNAL_RPC_TRANSPORT").pipe(
+  Config.withDefault("websocket" as const)
+)
+
+const clientProtocol = (url: string, secret: Redacted.Redacted<string>, transport: "websocket" | "http") =>
+  transport === "websocket"
+    ? websocketClientProtocol(websocketUrl(url), { [INTERNAL_AUTH_HEADER]: Redacted.value(secret) })
+    : RpcClient.layerProtocolHttp({ url, transformClient: withInternalSecretHeader(secret) }).pipe(
+      Layer.provide([FetchHttpClient.layer, RpcSerialization.layerNdjson])
+    )
+
+/**
+ * The client service for `group` on the service at `baseUrl` (e.g. http://127.0.0.1:9003), over
+ * `transport` (default: `INTERNAL_RPC_TRANSPORT`).
+ */
 export const rpcClientLayer = <Id, Rpcs extends Rpc.Any>(
   tag: Context.Key<Id, RpcClient.RpcClient<Rpcs, RpcClientError.RpcClientError>>,
   group: RpcGroup.RpcGroup<Rpcs>,
-  baseUrl: string
+  baseUrl: string,
+  transport?: "websocket" | "http"
 ) =>
   Layer.effect(tag, RpcClient.make(group)).pipe(
-    Layer.provide(
-      Layer.unwrap(Effect.map(InternalSecret, (secret) =>
-        RpcClient.layerProtocolHttp({
-          url: `${baseUrl.replace(/\/$/, "")}${RPC_PATH}`,
-          transformClient: withInternalSecretHeader(secret)
-        }))).pipe(
-          Layer.provide([FetchHttpClient.layer, RpcSerialization.layerNdjson])
-        )
-    ),
+    Layer.provide(Layer.unwrap(Effect.gen(function*() {
+      const secret = yield* InternalSecret
+      const url = `${baseUrl.replace(/\/$/, "")}${RPC_PATH}`
+      return clientProtocol(url, secret, transport ?? (yield* RpcTransport))
+    }))),
     Layer.provide(InternalAuthClientLive)
   )
 
