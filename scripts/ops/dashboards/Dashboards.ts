@@ -2,7 +2,7 @@
  * The six Grafana dashboards of the original (Overview, API Gateway, Microservices, Kafka,
  * Infrastructure, Business Metrics), same uids and titles, on the original's metric names
  * (docs/adr/0007-metric-names.md), plus panels for what Pylon adds: delivery latency, gap fills,
- * slow-consumer cuts, outbox lag, consumer lag, dead letters, Node.js runtime.
+ * slow-consumer cuts, outbox lag, consumer lag, dead letters, Node.js runtime, telemetry export.
  * `node scripts/ops/dashboards/build.ts` writes them to infra/grafana/dashboards/<uid>.json.
  */
 import type { DashboardSpec } from "./Grafana.ts"
@@ -183,6 +183,15 @@ const microservices: DashboardSpec = {
           { expr: `sum by (job, kind) (rate(nodejs_gc_duration_seconds_sum{${NS}}[5m]))`, legend: "gc {{job}} {{kind}}" },
           { expr: `sum by (job) (rate(process_cpu_seconds_total{${NS}}[5m]))`, legend: "cpu {{job}}" }
         ], { width: 8 })
+      ]
+    },
+    {
+      title: "Telemetry export (OTLP traces, metrics, logs)",
+      panels: [
+        series("Export failures and dropped batches", "short", [
+          { expr: `sum by (job, signal) (increase(pylon_telemetry_export_failures_total{${NS}}[5m]))`, legend: "failed attempts {{job}} {{signal}}" },
+          { expr: `sum by (job, signal) (increase(pylon_telemetry_export_dropped_batches_total{${NS}}[5m]))`, legend: "dropped batches {{job}} {{signal}}" }
+        ], { width: 24, description: "OTLP export attempts that failed (retried with backoff) and batches given up on; 0 when the collector answers." })
       ]
     }
   ]
