@@ -10,6 +10,7 @@ import { ConfigProvider, Context, Effect, Layer, References } from "effect"
 import { boundPort } from "@pylon/platform/http/HttpServerLive"
 import { devLayer } from "@pylon/pylon/DevMode"
 import { ensureBundle, launchBrowser, newPage, person, registerThroughPage, screenshot } from "./support/Browser.ts"
+import { twoPeopleChat } from "./support/Scenario.ts"
 
 class BaseUrl extends Context.Service<BaseUrl, string>()("pylon/web/test/EmbeddedBaseUrl") {}
 
@@ -38,4 +39,11 @@ layer(Embedded, { excludeTestServices: true, timeout: "120 seconds" })("web clie
       yield* Effect.promise(() => registerThroughPage(page, person("alice")))
       yield* Effect.promise(() => screenshot(page, "embedded-signed-in"))
     })), { timeout: 120_000 })
+
+  it.effect("two people chat: channel, presence, typing, Enter/Shift+Enter, reload, offline resume, notifications", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const base = yield* BaseUrl
+      const browser = yield* launchBrowser
+      yield* Effect.promise(() => twoPeopleChat(browser, base, base, { notifications: true, screenshot: "embedded-chat" }))
+    })), { timeout: 150_000 })
 })

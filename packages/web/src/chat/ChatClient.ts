@@ -366,6 +366,8 @@ export class ChatClient {
           this.flushPending(frame.room_id)
         } else {
           this.update({ presence: { ...this.state.presence, [frame.user.id]: "online" } })
+          const members = this.state.roomState[frame.room_id]?.members
+          if (members !== undefined && !members.some((m) => m.userId === frame.user.id)) void this.loadMembers(frame.room_id)
         }
         return
       case "user_left":
