@@ -96,7 +96,8 @@ export class UserSockets extends Context.Service<UserSockets, {
                 if (entry.fiber !== undefined) yield* Fiber.interrupt(entry.fiber)
               })
           )
-          yield* entry.ready.await.pipe(Effect.timeoutOption(SUBSCRIBE_WAIT), Effect.asVoid)
+          // Most sockets are not their user's first on this node: the subscription is up already.
+          if (!Latch.isOpen(entry.ready)) yield* entry.ready.await.pipe(Effect.timeoutOption(SUBSCRIBE_WAIT), Effect.asVoid)
         })
 
       return UserSockets.of({ add })
