@@ -45,6 +45,18 @@ export type LogEvent =
     readonly room: string
   }
   | {
+    /**
+     * The server unsubscribed this connection from the room itself and said so (`user_left` for the
+     * client's own user carrying `last_seq`, after a replay it could not finish): the segment is over.
+     */
+    readonly kind: "dropped"
+    readonly at: Millis
+    readonly device: string
+    readonly conn: string
+    readonly room: string
+    readonly lastSeq: number
+  }
+  | {
     readonly kind: "deliver"
     readonly at: Millis
     readonly device: string

@@ -348,6 +348,20 @@ const checkDelivery = (input: CheckInput, out: Array<Draft>) => {
       case "left":
         current.delete(segmentKey(event.conn, event.room))
         break
+      case "dropped": {
+        // The server ended the segment and says it sent up to `lastSeq`: all of that must have arrived.
+        const segment = current.get(segmentKey(event.conn, event.room))
+        if (segment !== undefined && event.lastSeq > segment.last) {
+          out.push({
+            property: "delivery",
+            kind: "gap",
+            at: event.at,
+            detail: `device ${event.device} conn ${event.conn} room ${event.room}: unsubscribed by the server after seq ${event.lastSeq}, got up to ${segment.last}`
+          })
+        }
+        current.delete(segmentKey(event.conn, event.room))
+        break
+      }
       case "close":
         closedConns.add(event.conn)
         for (const [key, segment] of current) if (segment.conn === event.conn) current.delete(key)
@@ -388,7 +402,8 @@ const checkDelivery = (input: CheckInput, out: Array<Draft>) => {
         break
       }
       case "send_error": {
-        // The server confirmed this subscription (user_joined) and never ended it, yet has forgotten it.
+        // The server confirmed this subscription (user_joined) and never ended it (no `left`, no
+        // `dropped`), yet has forgotten it.
         const segment = current.get(segmentKey(event.conn, event.room))
         if (event.code === "NOT_JOINED" && segment !== undefined) {
           out.push({

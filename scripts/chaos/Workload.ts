@@ -139,6 +139,16 @@ class Connection {
         }
         return
       }
+      case "user_left": {
+        // Our own user with `last_seq`: the server unsubscribed this connection (a replay it could
+        // not finish). Without `last_seq` it is another of our devices leaving.
+        const lastSeq = num(frame, "last_seq")
+        if (str(frame, "user_id") === this.device.user.id && lastSeq !== undefined) {
+          this.device.log.record({ ...base, kind: "dropped", room, lastSeq })
+          this.device.unsubscribedByServer(room)
+        }
+        return
+      }
       case "pong":
         this.pongs.shift()?.()
         return
@@ -247,6 +257,12 @@ export class Device {
 
   seen(room: string, seq: number) {
     if (seq > (this.cursor.get(room) ?? 0)) this.cursor.set(room, seq)
+  }
+
+  /** The server ended this room's subscription on the current connection: rejoin it with since_seq. */
+  unsubscribedByServer(room: string) {
+    this.joined.delete(room)
+    this.away.set(room, Date.now())
   }
 
   pendingRoom(cmid: string): string {

@@ -122,7 +122,14 @@ export type UserJoinedFrame = typeof UserJoinedFrame.Type
 export const UserLeftFrame = Schema.Struct({
   type: Schema.Literal("user_left"),
   room_id: RoomId,
-  user_id: UserId
+  user_id: UserId,
+  /**
+   * Only on the copy the server sends a connection it has unsubscribed itself (a `since_seq`
+   * replay that could not finish): the last `seq` this connection was sent in the room. The client
+   * rejoins with `since_seq` = this. A `user_left` naming the client's own user without it is
+   * another of that user's connections leaving.
+   */
+  last_seq: Schema.optionalKey(Natural)
 })
 export type UserLeftFrame = typeof UserLeftFrame.Type
 

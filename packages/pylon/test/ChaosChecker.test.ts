@@ -186,6 +186,19 @@ describe("chaos checker", () => {
       expect(result.violations[0]?.at).toBe(T0 + 42)
     })
 
+    it("a subscription the server ended and said so (user_left with last_seq) is not lost; claiming more than arrived is a gap", () => {
+      const dropped = (lastSeq: number) =>
+        withEvents(cleanInput(), (events) => [
+          ...events.slice(0, -2),
+          { kind: "dropped", at: T0 + 59, device: "dB", conn: "cB", room: R, lastSeq },
+          { kind: "send_error", at: T0 + 60, device: "dB", conn: "cB", room: R, sender: B, cmid: "b-0", code: "NOT_JOINED" },
+          { kind: "join", at: T0 + 61, device: "dB", conn: "cB", room: R, since: 2 },
+          ...events.slice(-2)
+        ])
+      expect(kinds(dropped(2))).toEqual([])
+      expect(kinds(dropped(3))).toEqual(["delivery.gap"])
+    })
+
     it("a message delivered after the connection left the room", () => {
       const input = withEvents(cleanInput(), (events) => {
         const at = events.findIndex(isDelivery(2, "dB"))

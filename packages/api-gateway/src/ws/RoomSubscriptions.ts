@@ -111,8 +111,8 @@ export const makeRoomSubscriptions = (options: RoomSubscriptionsOptions) => {
         // messages keep waiting in `pending`, bounded).
         Effect.retry({ times: REPLAY_RETRIES, schedule: Schedule.exponential(REPLAY_RETRY_DELAY) }),
         // Still cut short: that would leave a hole before the live messages, so leave the room and
-        // say so on this socket (`user_left` for itself); the client rejoins with the last seq it
-        // got. (Interrupted: the session is closing and leaves every room itself.)
+        // say so on this socket (`user_left` for itself, carrying the last seq it was sent); the
+        // client rejoins with that seq. (Interrupted: the session is closing and leaves every room itself.)
         Effect.onError((cause) => Cause.hasInterruptsOnly(cause) ? Effect.void : abandon(roomId, room))
       )
     })
@@ -148,7 +148,7 @@ export const makeRoomSubscriptions = (options: RoomSubscriptionsOptions) => {
       if (joined.get(roomId) !== room) return
       joined.delete(roomId)
       yield* fanout.unsubscribe(connectionId, roomId)
-      output.sendFrame({ type: "user_left", room_id: roomId, user_id: user.id })
+      output.sendFrame({ type: "user_left", room_id: roomId, user_id: user.id, last_seq: room.cursor })
       yield* publish(roomId, userLeft(roomId, undefined))
     })
 
