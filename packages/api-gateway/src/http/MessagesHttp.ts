@@ -4,30 +4,25 @@
  * room id and query with the contract Schemas (limit default 50, clamped to 100; bad input is
  * 400), and asks the chat service through `ChatClient`; the page is the contract's encoded JSON.
  */
-import { Effect, Schema } from "effect"
+import { Effect } from "effect"
 import { RoomId } from "@pylon/contracts/Ids"
 import { GetMessagesQuery, MessagesResponse } from "@pylon/contracts/Messages"
-import { respondOk } from "@pylon/platform/http/HttpEnvelope"
+import { respondWith } from "@pylon/platform/http/HttpEnvelope"
 import { decodePathParam, decodeQuery } from "@pylon/platform/http/HttpRequestDecoding"
-import { resource } from "@pylon/platform/http/Resource"
 import { ChatClient } from "../clients/ServiceClients.ts"
-import { requireAuth } from "./AuthHttp.ts"
+import { authenticatedResource, CurrentUser } from "./Authentication.ts"
 import { failWithRpcError } from "./HttpErrors.ts"
 import { withRateLimit } from "./RateLimitGuard.ts"
 
-const encodeMessagesResponse = Schema.encodeEffect(MessagesResponse)
-
-export const MessagesRoutes = resource("/api/v1/rooms/:id/messages", {
+export const MessagesRoutes = authenticatedResource("/api/v1/rooms/:id/messages", {
   GET: Effect.gen(function*() {
-    const claims = yield* requireAuth
+    const claims = yield* CurrentUser
     return yield* withRateLimit("history", claims.sub)(Effect.gen(function*() {
       const roomId = yield* decodePathParam("id", RoomId)
       const query = yield* decodeQuery(GetMessagesQuery)
       const chat = yield* ChatClient
       const page = yield* chat.GetMessages({ user_id: claims.sub, room_id: roomId, ...query }).pipe(failWithRpcError)
-      // The page came from our own schema-checked RPC; failing to encode it is a bug.
-      const data = yield* Effect.orDie(encodeMessagesResponse(page))
-      return respondOk(data)
+      return yield* respondWith(MessagesResponse, page)
     }))
   })
 })

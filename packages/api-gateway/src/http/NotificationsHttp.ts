@@ -6,48 +6,36 @@
  * decodes input with the contract Schemas and asks the notification service through
  * `NotificationsClient`; responses are the contract's encoded JSON.
  */
-import { Effect, Layer, Schema } from "effect"
-import type { HttpServerResponse } from "effect/http"
+import { Effect, Layer } from "effect"
 import { NotificationId } from "@pylon/contracts/Ids"
 import { NotificationsQuery, NotificationsResponse, ReadAllResult, ReadResult } from "@pylon/contracts/Notifications"
-import { respondOk } from "@pylon/platform/http/HttpEnvelope"
+import { respondWith } from "@pylon/platform/http/HttpEnvelope"
 import { decodePathParam, decodeQuery } from "@pylon/platform/http/HttpRequestDecoding"
-import { resource } from "@pylon/platform/http/Resource"
 import { NotificationsClient } from "../clients/ServiceClients.ts"
-import { requireAuth } from "./AuthHttp.ts"
+import { authenticatedResource, CurrentUser } from "./Authentication.ts"
 import { failWithRpcError } from "./HttpErrors.ts"
 
-/** 200 with `value` encoded by `schema`; a value that does not encode is a bug. */
-const respondWith = <S extends Schema.Top & { readonly EncodingServices: never }>(
-  schema: S,
-  value: S["Type"]
-): Effect.Effect<HttpServerResponse.HttpServerResponse> =>
-  Schema.encodeEffect(schema)(value).pipe(
-    Effect.orDie,
-    Effect.map((data) => respondOk(data))
-  )
-
 export const NotificationsRoutes = Layer.mergeAll(
-  resource("/api/v1/notifications", {
+  authenticatedResource("/api/v1/notifications", {
     GET: Effect.gen(function*() {
-      const claims = yield* requireAuth
+      const claims = yield* CurrentUser
       const query = yield* decodeQuery(NotificationsQuery)
       const notifications = yield* NotificationsClient
       const page = yield* notifications.GetNotifications({ user_id: claims.sub, ...query }).pipe(failWithRpcError)
       return yield* respondWith(NotificationsResponse, page)
     })
   }),
-  resource("/api/v1/notifications/read-all", {
+  authenticatedResource("/api/v1/notifications/read-all", {
     POST: Effect.gen(function*() {
-      const claims = yield* requireAuth
+      const claims = yield* CurrentUser
       const notifications = yield* NotificationsClient
       const result = yield* notifications.MarkAllRead({ user_id: claims.sub }).pipe(failWithRpcError)
       return yield* respondWith(ReadAllResult, result)
     })
   }),
-  resource("/api/v1/notifications/:id/read", {
+  authenticatedResource("/api/v1/notifications/:id/read", {
     POST: Effect.gen(function*() {
-      const claims = yield* requireAuth
+      const claims = yield* CurrentUser
       const id = yield* decodePathParam("id", NotificationId)
       const notifications = yield* NotificationsClient
       yield* notifications.MarkAsRead({ user_id: claims.sub, notification_id: id }).pipe(failWithRpcError)

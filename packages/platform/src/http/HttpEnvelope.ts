@@ -3,7 +3,7 @@
  * Handlers fail with `HttpFailure`; the global `EnvelopeMiddleware` renders it, so no
  * handler builds an error body by hand and nothing else (SQL text, stack traces) can leak.
  */
-import { Data } from "effect"
+import { Data, Effect, Schema } from "effect"
 import { HttpServerResponse } from "effect/http"
 import { statusOf } from "@pylon/contracts/Envelope"
 import type { ErrorCode } from "@pylon/contracts/Envelope"
@@ -38,6 +38,20 @@ export const respondOk = (
     status: options?.status ?? 200,
     ...(options?.headers ? { headers: options.headers } : {})
   })
+
+/**
+ * `respondOk` with `value` encoded by its contract `schema`, so a response has exactly the wire
+ * shape the schema declares; a value that does not encode is a bug (a defect, rendered as 500).
+ */
+export const respondWith = <S extends Schema.Top & { readonly EncodingServices: never }>(
+  schema: S,
+  value: S["Type"],
+  status = 200
+): Effect.Effect<HttpServerResponse.HttpServerResponse> =>
+  Schema.encodeEffect(schema)(value).pipe(
+    Effect.orDie,
+    Effect.map((data) => respondOk(data, { status }))
+  )
 
 export const respondError = (
   code: ErrorCode,

@@ -4,11 +4,15 @@ import { HttpRouter, HttpServerRequest } from "effect/http"
 import type { HttpServerResponse } from "effect/http"
 import { HttpFailure } from "./HttpEnvelope.ts"
 
+export const RESOURCE_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const
+export type ResourceMethod = typeof RESOURCE_METHODS[number]
+
+export type ResourceHandlers<E, R> = Partial<
+  Record<ResourceMethod, Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>>
+>
+
 /** Registers one path with a handler per method; other methods get `405 method_not_allowed`. */
-export const resource = <E, R>(
-  path: HttpRouter.PathInput,
-  handlers: Partial<Record<"GET" | "POST" | "PUT" | "PATCH" | "DELETE", Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>>>
-) =>
+export const resource = <E, R>(path: HttpRouter.PathInput, handlers: ResourceHandlers<E, R>) =>
   HttpRouter.add(
     "*",
     path,
