@@ -7,8 +7,10 @@ import { expect } from "@effect/vitest"
 import type { Browser, Page } from "playwright-core"
 import { connected, newPage, person, registerThroughPage, screenshot, WAIT_MS } from "./Browser.ts"
 
-const seqsShown = (page: Page): Promise<Array<number>> =>
-  page.locator(".messages li.message[data-seq]").evaluateAll((items) => items.map((item) => Number(item.getAttribute("data-seq"))))
+const seqsShown = async (page: Page): Promise<Array<number>> => {
+  const items = await page.locator(".messages li.message[data-seq]").all()
+  return Promise.all(items.map(async (item) => Number(await item.getAttribute("data-seq"))))
+}
 
 const messageShown = (page: Page, text: string) => page.locator("li.message[data-seq] .content", { hasText: text }).first()
 
