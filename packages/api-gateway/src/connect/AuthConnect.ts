@@ -5,36 +5,14 @@
  */
 import type { ServiceImpl } from "@connectrpc/connect"
 import { Effect } from "effect"
-import type { AuthResult, TokenPair } from "@pylon/contracts/Auth"
-import { UserId } from "@pylon/contracts/Ids"
-import { timestampFromDate } from "@pylon/contracts/Time"
 import { AuthService as AuthServiceDesc } from "@pylon/proto-gen/auth/v1/auth"
 import { GatewayService as GatewayServiceDesc } from "@pylon/proto-gen/gateway/v1/gateway"
 import { AuthService } from "../auth/AuthService.ts"
-import type { Session } from "../auth/AuthService.ts"
-import type { UserRow } from "../auth/UserRepository.ts"
+import { authResultOf, tokenPairOf } from "../auth/ContractValues.ts"
 import { failWithHttpError } from "../http/HttpErrors.ts"
 import { requestClientAddress } from "../http/RateLimitGuard.ts"
 import { effectMethod, spendBudget } from "./ConnectBridge.ts"
 import { AuthMapping } from "./ProtoMapping.ts"
-
-const userOf = (row: UserRow): AuthResult["user"] => ({
-  id: UserId.make(row.id),
-  username: row.username,
-  email: row.email,
-  display_name: row.display_name,
-  avatar_url: row.avatar_url,
-  created_at: timestampFromDate(row.created_at)
-})
-
-const tokenPairOf = (session: Session): TokenPair => ({
-  token: session.token,
-  refresh_token: session.refreshToken,
-  expires_at: timestampFromDate(session.expiresAt),
-  refresh_expires_at: timestampFromDate(session.refreshExpiresAt)
-})
-
-const authResultOf = (session: Session): AuthResult => ({ user: userOf(session.user), ...tokenPairOf(session) })
 
 /** The REST auth budget of the caller's address. */
 const spendAddressBudget = (bucket: "register" | "login" | "refresh") =>

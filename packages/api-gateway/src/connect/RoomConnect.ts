@@ -1,8 +1,9 @@
 /**
- * `pylon.room.v1.RoomService` over Connect: the caller comes from the bearer token exactly as on
- * REST (`requireAuth`), requests become `RoomRpcs` payloads through the mapping layer (caller
- * fields checked), and the calls, budgets (`createRoom`, `join` per user) and the leave hook are
- * those of the REST room routes (RoomsHttp.ts).
+ * `pylon.room.v1.RoomService` over Connect: the caller comes from the bearer token by the same
+ * check REST's authentication middleware runs (`requireAuth`, http/Authentication.ts), requests
+ * become `RoomRpcs` payloads through the mapping layer (caller fields checked), and the calls,
+ * budgets (`createRoom`, `join` per user) and the leave hook are those of the REST room routes
+ * (RoomsHttp.ts).
  */
 import { create } from "@bufbuild/protobuf"
 import { EmptySchema } from "@bufbuild/protobuf/wkt"
@@ -10,9 +11,9 @@ import type { ServiceImpl } from "@connectrpc/connect"
 import { Effect } from "effect"
 import { RoomService as RoomServiceDesc } from "@pylon/proto-gen/room/v1/room"
 import { RoomsClient } from "../clients/ServiceClients.ts"
-import { requireAuth } from "../http/AuthHttp.ts"
+import { requireAuth } from "../http/Authentication.ts"
 import { failWithHttpError, failWithRpcError } from "../http/HttpErrors.ts"
-import { MembershipEvents } from "../http/RoomsHttp.ts"
+import { MembershipEvents } from "../ws/MembershipEvents.ts"
 import { effectMethod, spendBudget } from "./ConnectBridge.ts"
 import { RoomMapping } from "./ProtoMapping.ts"
 
