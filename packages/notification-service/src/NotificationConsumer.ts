@@ -81,6 +81,8 @@ export const startNotificationConsumer = Effect.fnUntraced(function*(settings: N
   const deadLettered = Metric.withAttributes(dlqTotal, labels)
   const restarts = Metric.withAttributes(restartsTotal, labels)
   const lag = Metric.withAttributes(lagGauge, labels)
+  // The failure-only counters start at 0, so dashboards and alerts see a series before the first failure.
+  yield* Effect.forEach([retries, deadLettered, restarts], (counter) => Metric.update(counter, 0), { discard: true })
 
   const recordLog = (record: ConsumedEvent) => ({
     topic: record.topic,

@@ -71,6 +71,7 @@ export class PresenceService extends Context.Service<PresenceService, {
       const bus = yield* RealtimeBus
       const membership = yield* RoomMembership
       const config = yield* PresenceConfig
+      yield* Metric.update(publishFailures, 0) // a series before the first failure (dashboards show 0)
 
       const publishChange = Effect.fn("PresenceService.publishChange")(function*(change: UserPresence) {
         // The store reports each transition once across replicas, so the replicas' gauges sum to the

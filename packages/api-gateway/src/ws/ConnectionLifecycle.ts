@@ -6,7 +6,7 @@
  * timeout (a connection not heard from for `WS_IDLE_TIMEOUT_MS` is dropped) and the access token's
  * expiry (1008 at `exp`). Time comes from Effect's `Clock`, so `TestClock` drives all of it.
  */
-import { Clock, Deferred, Effect, Metric } from "effect"
+import { Clock, Deferred, Effect, Metric, Record } from "effect"
 import type { UserId } from "@pylon/contracts/Ids"
 import { WsCloseCode } from "@pylon/contracts/WsFrames"
 import type { Admission } from "./ConnectionLimits.ts"
@@ -32,6 +32,13 @@ const slowConsumerCloses = Metric.counter("pylon_ws_slow_consumer_closes_total",
 const policyCloses = Metric.counter("pylon_ws_policy_closes_total", {
   description: "Connections the server closed on its own (1008, 4008), by reason"
 })
+
+/** Both close counters at 0 (every reason), so dashboards and alerts see a series before the first close. */
+export const initialiseCloseCounters = Effect.forEach(
+  Record.keys(POLICY_CLOSES),
+  (reason) => Metric.update(Metric.withAttributes(policyCloses, { reason }), 0),
+  { discard: true }
+).pipe(Effect.andThen(Metric.update(slowConsumerCloses, 0)))
 
 export interface LifecycleOptions {
   readonly userId: UserId

@@ -14,6 +14,7 @@ import { ServerConfig } from "@pylon/platform/http/ServerConfig"
 import { UpgradeInterceptor } from "@pylon/platform/http/UpgradeInterceptor"
 import { AuthService } from "../auth/AuthService.ts"
 import { TrustedProxySettings } from "../http/RateLimitGuard.ts"
+import { initialiseCloseCounters } from "./ConnectionLifecycle.ts"
 import { upgradeClientAddress } from "./ConnectionLimits.ts"
 import { wsSessionSocket } from "./SessionSocket.ts"
 import { runSession } from "./WsSession.ts"
@@ -40,6 +41,7 @@ export const WsEndpointLive = Layer.effect(
   UpgradeInterceptor,
   Effect.gen(function*() {
     const auth = yield* AuthService
+    yield* initialiseCloseCounters
     const origins = corsPolicy((yield* ServerConfig).corsOrigins)
     const trustedProxies = yield* TrustedProxySettings
     const run = yield* FiberSet.makeRuntime<Effect.Services<ReturnType<typeof runSession>>>()

@@ -97,6 +97,7 @@ export const make = Effect.fnUntraced(function*(settings: OutboxRelaySettings) {
   const sql = yield* SqlClient
   const publisher = yield* EventPublisher
   const wakeups = yield* Queue.dropping<void>(1)
+  yield* Metric.update(publishFailuresTotal, 0) // a series before the first failure (dashboards show 0)
 
   // Rows come from our own schema, so a row that does not decode is a bug (a defect).
   const lagRow = SqlSchema.findOneOption({

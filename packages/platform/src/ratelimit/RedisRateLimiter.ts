@@ -17,6 +17,7 @@ import { Clock, Duration, Effect, Layer, Metric, Predicate, Schema } from "effec
 import { RedisClient, RedisError } from "../redis/Redis.ts"
 import { describeError } from "../runtime/CauseText.ts"
 import { decide, normalizeLimit, windowMillis } from "./FixedWindow.ts"
+import { RateLimitBucket } from "./RateLimitConfig.ts"
 import { RateLimiter, RateLimiterUnavailable } from "./RateLimiter.ts"
 
 export interface RedisRateLimiterOptions {
@@ -60,6 +61,9 @@ export const make = Effect.fnUntraced(function*(options: RedisRateLimiterOptions
   const onUnavailable = options.onUnavailable ?? "allow"
   const timeout = options.timeout ?? Duration.millis(500)
   let lastWarnAt = Number.NEGATIVE_INFINITY
+  // A series per bucket at 0 before Redis ever fails (dashboards show 0, not "No data").
+  yield* Effect.forEach(RateLimitBucket.literals, (bucket) =>
+    Metric.update(Metric.withAttributes(failOpenTotal, { bucket }), 0), { discard: true })
 
   // EVALSHA keeps the script off the wire; after a Redis restart the cache is empty, so load it once more.
   const hit = (key: string, window: number) =>

@@ -7,7 +7,6 @@
  */
 import { createServer } from "node:http"
 import type { IncomingMessage, Server, ServerResponse } from "node:http"
-import type { AddressInfo } from "node:net"
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer, Logger, Metric, Ref } from "effect"
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
@@ -43,7 +42,10 @@ const startReceiver = (port: number, status: () => number) =>
     })
   )
 
-const portOf = (server: Server): number => (server.address() as AddressInfo).port
+const portOf = (server: Server): number => {
+  const address = server.address()
+  return typeof address === "object" && address !== null ? address.port : 0
+}
 
 /** A port nothing listens on (the OS picked it, then it was closed again): connections are refused. */
 const refusedPort = Effect.scoped(Effect.map(startReceiver(0, () => 200), ({ server }) => portOf(server)))
