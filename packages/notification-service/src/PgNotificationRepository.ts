@@ -24,14 +24,19 @@ import type { NotificationDraft } from "./NotificationRules.ts"
 import { NotificationRepository } from "./NotificationRepository.ts"
 import type { PageKey, PageRequest } from "./NotificationRepository.ts"
 
-const NotificationRow = Schema.Struct({
+/** The columns a notification is written with. */
+const StoredFields = {
   id: NotificationId,
   user_id: UserId,
   type: NotificationType,
   title: Schema.String,
   body: Schema.String,
   room_id: RoomId,
-  message_id: Schema.NullOr(MessageId),
+  message_id: Schema.NullOr(MessageId)
+}
+
+const NotificationRow = Schema.Struct({
+  ...StoredFields,
   is_read: Schema.Boolean,
   created_at: Schema.DateTimeUtcFromDate,
   created_key: Schema.String
@@ -41,16 +46,7 @@ type NotificationRow = typeof NotificationRow.Type
 const CountRow = Schema.Struct({ n: Schema.Number })
 
 /** One row to insert (`read_at` and `created_at` take their defaults). */
-const NewRow = Schema.Struct({
-  id: NotificationId,
-  user_id: UserId,
-  type: NotificationType,
-  title: Schema.String,
-  body: Schema.String,
-  room_id: RoomId,
-  message_id: Schema.NullOr(MessageId),
-  event_id: Schema.NullOr(EventIdSchema)
-})
+const NewRow = Schema.Struct({ ...StoredFields, event_id: Schema.NullOr(EventIdSchema) })
 type NewRow = typeof NewRow.Type
 
 const PageQuery = Schema.Struct({
