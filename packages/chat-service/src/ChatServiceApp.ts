@@ -21,7 +21,7 @@ export const SERVICE_NAME = "chat-service"
 export const ChatServiceLive = ChatService.layer.pipe(Layer.provide(PgMessageRepository))
 
 
-const routes = Layer.mergeAll(rpcRoutes(ChatRpcs), healthRoutes(SERVICE_NAME, [postgresReady])).pipe(
+const routes = Layer.mergeAll(rpcRoutes(ChatRpcs, SERVICE_NAME), healthRoutes(SERVICE_NAME, [postgresReady])).pipe(
   Layer.provide(ChatHandlersLive),
   Layer.provide(ChatServiceLive)
 )

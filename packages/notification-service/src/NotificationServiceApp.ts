@@ -60,7 +60,7 @@ const eventLogReady: ReadinessCheck<EventConsumer> = {
 export const notificationServiceApp = <R = never>(extraChecks: ReadonlyArray<ReadinessCheck<R>> = []) => {
   const checks: ReadonlyArray<ReadinessCheck<SqlClient | EventConsumer | R>> = [postgresReady, eventLogReady, ...extraChecks]
   return Layer.mergeAll(
-    serve(Layer.mergeAll(rpcRoutes(NotificationRpcs), healthRoutes(SERVICE_NAME, checks))),
+    serve(Layer.mergeAll(rpcRoutes(NotificationRpcs, SERVICE_NAME), healthRoutes(SERVICE_NAME, checks))),
     NotificationConsumerLive
   ).pipe(
     Layer.provide(NotificationHandlersLive),

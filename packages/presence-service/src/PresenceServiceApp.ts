@@ -38,7 +38,7 @@ export const PresenceLive = Layer.mergeAll(PresenceHandlersLive, PresenceSweeper
 
 /** The presence-service process; needs `ServerConfig`, `Draining`, a `SqlClient` and a `RedisClient`. */
 export const presenceServiceApp = serve(
-  Layer.mergeAll(rpcRoutes(PresenceRpcs), healthRoutes<SqlClient | RedisClient>(SERVICE_NAME, [postgresReady, redisReady]))
+  Layer.mergeAll(rpcRoutes(PresenceRpcs, SERVICE_NAME), healthRoutes<SqlClient | RedisClient>(SERVICE_NAME, [postgresReady, redisReady]))
 ).pipe(
   Layer.provide(PresenceLive),
   Layer.provide([RedisPresenceStore.layer, RedisRealtimeBus.layer])

@@ -20,7 +20,7 @@ export const RoomServiceLive = RoomService.layer.pipe(Layer.provide(PgRoomReposi
 
 
 /** The room-service process; needs `ServerConfig`, `Draining` and a `SqlClient`. */
-export const roomServiceApp = serve(Layer.mergeAll(rpcRoutes(RoomRpcs), healthRoutes(SERVICE_NAME, [postgresReady]))).pipe(
+export const roomServiceApp = serve(Layer.mergeAll(rpcRoutes(RoomRpcs, SERVICE_NAME), healthRoutes(SERVICE_NAME, [postgresReady]))).pipe(
   Layer.provide(RoomHandlersLive),
   Layer.provide(RoomServiceLive)
 )

@@ -29,6 +29,7 @@ import { Unauthorized } from "@pylon/contracts/Errors"
 import { INTERNAL_AUTH_HEADER, InternalAuth } from "@pylon/contracts/InternalAuth"
 import { respondError } from "../http/HttpEnvelope.ts"
 import { websocketClientProtocol, websocketServerProtocol, websocketUrl } from "./RpcWebsocket.ts"
+import { measureRpc } from "../observability/OriginalMetrics.ts"
 import { configuredSecret, DEVELOPMENT_INTERNAL_SECRET } from "../runtime/SecretPolicy.ts"
 import { ServerConfig } from "../http/ServerConfig.ts"
 
@@ -51,17 +52,25 @@ const sameSecret = (given: string | undefined, expected: Redacted.Redacted<strin
   return a.length === b.length && timingSafeEqual(a, b)
 }
 
-export const InternalAuthServerLive = Layer.effect(
-  InternalAuth,
-  Effect.gen(function*() {
-    const secret = yield* InternalSecret
-    return InternalAuth.of((effect, { headers }) =>
-      sameSecret(headers[INTERNAL_AUTH_HEADER], secret)
-        ? effect
-        : Effect.fail(new Unauthorized({ message: "internal authentication required" }))
-    )
-  })
-)
+/**
+ * Checks the secret of every call; with `service`, also counts and times each call as
+ * `pylon_grpc_requests_total` / `pylon_grpc_request_duration_seconds` (method = the RPC's tag).
+ */
+const internalAuthServer = (service: string | undefined) =>
+  Layer.effect(
+    InternalAuth,
+    Effect.gen(function*() {
+      const secret = yield* InternalSecret
+      return InternalAuth.of((effect, { headers, rpc }) => {
+        const checked = sameSecret(headers[INTERNAL_AUTH_HEADER], secret)
+          ? effect
+          : Effect.fail(new Unauthorized({ message: "internal authentication required" }))
+        return service === undefined ? checked : measureRpc(service, rpc._tag)(checked)
+      })
+    })
+  )
+
+export const InternalAuthServerLive = internalAuthServer(undefined)
 
 export const InternalAuthClientLive = RpcMiddleware.layerClient(
   InternalAuth,
@@ -136,12 +145,12 @@ const GuardedProtocolWebsocket = Layer.unwrap(Effect.map(InternalSecret, (secret
       )
   )))
 
-/** Routes serving `group` at `/rpc` for other services. */
-export const rpcRoutes = <Rpcs extends Rpc.Any>(group: RpcGroup.RpcGroup<Rpcs>) =>
+/** Routes serving `group` at `/rpc` for other services; calls are counted under `service` (e.g. "chat-service"). */
+export const rpcRoutes = <Rpcs extends Rpc.Any>(group: RpcGroup.RpcGroup<Rpcs>, service: string) =>
   Layer.mergeAll(
     RpcServer.layer(group).pipe(Layer.provide(GuardedProtocolWebsocket)),
     RpcServer.layer(group).pipe(Layer.provide(GuardedProtocolHttp), Layer.provide(RpcSerialization.layerNdjson))
-  ).pipe(Layer.provide(InternalAuthServerLive))
+  ).pipe(Layer.provide(internalAuthServer(service)))
 
 /** Sends the secret as an HTTP header on every request, so the server can refuse before the body. */
 const withInternalSecretHeader = (secret: Redacted.Redacted<string>) =>

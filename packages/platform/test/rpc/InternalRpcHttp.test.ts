@@ -29,7 +29,7 @@ class BaseUrl extends Context.Service<BaseUrl, string>()("pylon/platform/test/In
 const SECRET = randomBytes(32).toString("base64url")
 const MAX_BODY_BYTES = 64 * 1024
 
-const Server = serve(Layer.mergeAll(rpcRoutes(EchoRpcs), healthRoutes<never>("echo", []))).pipe(
+const Server = serve(Layer.mergeAll(rpcRoutes(EchoRpcs, "echo"), healthRoutes<never>("echo", []))).pipe(
   Layer.provide(EchoRpcs.toLayer({ Echo: ({ text }) => Effect.succeed(text) })),
   Layer.provide([Draining.layer, ServerConfig.make({ port: 0, host: "127.0.0.1", env: "test", corsOrigins: [] })])
 )

@@ -8,7 +8,7 @@
 import { randomBytes } from "node:crypto"
 import { request as httpRequest } from "node:http"
 import { expect, layer } from "@effect/vitest"
-import { Cause, ConfigProvider, Context, Deferred, Effect, Exit, Fiber, Layer, Option, Ref, References, Schedule, Schema } from "effect"
+import { Cause, ConfigProvider, Context, Deferred, Effect, Exit, Fiber, Layer, Metric, Option, Ref, References, Schedule, Schema } from "effect"
 import { Rpc, RpcClientError, RpcGroup } from "effect/rpc"
 import type { RpcClient } from "effect/rpc"
 import { INTERNAL_AUTH_HEADER, InternalAuth } from "@pylon/contracts/InternalAuth"
@@ -55,7 +55,7 @@ class State extends Context.Service<State, {
   readonly gate: Deferred.Deferred<void>
 }>()("pylon/platform/test/RpcWebsocket/State") {}
 
-const Server = serve(Layer.mergeAll(rpcRoutes(EchoRpcs), healthRoutes<never>("echo", []))).pipe(
+const Server = serve(Layer.mergeAll(rpcRoutes(EchoRpcs, "echo"), healthRoutes<never>("echo", []))).pipe(
   Layer.provideMerge(Handlers),
   Layer.provide([Draining.layer, ServerConfig.make({ port: 0, host: "127.0.0.1", env: "test", corsOrigins: [] })])
 )
@@ -114,14 +114,29 @@ const echoWhenBack = (echo: Echo["Service"], text: string) =>
     Effect.timeout("20 seconds")
   )
 
+/** `pylon_grpc_requests_total` for the echo service's `Echo` calls, every status. */
+const echoCallsCounted = Effect.map(Metric.snapshot, (snapshots) => {
+  let total = 0
+  for (const snapshot of snapshots) {
+    if (
+      snapshot.id === "pylon_grpc_requests_total" && snapshot.type === "Counter" &&
+      snapshot.attributes?.["service"] === "echo" && snapshot.attributes["method"] === "Echo"
+    ) total += Number(snapshot.state.count)
+  }
+  return total
+})
+
 layer(TestLive, { excludeTestServices: true, timeout: "60 seconds" })("internal RPC over one WebSocket", (it) => {
   it.effect("concurrent calls share one connection", () =>
     Effect.gen(function*() {
       const echo = yield* Echo
       const { proxy } = yield* Fixture
       const texts = Array.from({ length: 50 }, (_, i) => `call ${i}`)
+      const countedBefore = yield* echoCallsCounted
       const answers = yield* Effect.forEach(texts, (text) => echo.Echo({ text }), { concurrency: "unbounded" })
       expect(answers).toEqual(texts)
+      // Each served call is counted under the service name the routes were given.
+      expect((yield* echoCallsCounted) - countedBefore).toBe(50)
       expect(yield* proxy.accepted).toBe(1)
       expect(yield* proxy.open).toBe(1)
     }))
