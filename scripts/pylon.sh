@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Entry point behind `npm start`, `npm test`, `npm run migrate`, `npm run dev:stack`, `npm run bench`,
+# Entry point behind `npm start`, `npm test`, `npm run migrate`, `npm run dev:stack`, `npm run seed`, `npm run bench`,
 # `npm run chaos` and `npm run fuzz`.
 # Bootstraps Node 24, pnpm and dependencies first (scripts/bootstrap.sh), then runs the command.
 set -euo pipefail
@@ -43,6 +43,11 @@ case "$cmd" in
     ;;
   migrate)
     exec node packages/pylon/src/main.ts migrate "$@"
+    ;;
+  seed)
+    # Demo users, rooms and conversations through the public API of a running Pylon (default
+    # http://127.0.0.1:8080; `npm run seed -- URL` or PYLON_SEED_URL for another).
+    exec node packages/pylon/src/main.ts seed "$@"
     ;;
   dev-stack)
     started="$(bash scripts/infra.sh ensure)"
@@ -107,5 +112,5 @@ case "$cmd" in
     PYLON_CHAOS_TIMEOUT=420 run_chaos --duration 20s --faults gateway-kill,redis-restart,kafka-restart --gap 2-4 --users 8
     ;;
   *)
-    echo "usage: scripts/pylon.sh start|test|migrate|dev-stack|bench|chaos|fuzz" >&2; exit 2 ;;
+    echo "usage: scripts/pylon.sh start|test|migrate|dev-stack|seed|bench|chaos|fuzz" >&2; exit 2 ;;
 esac

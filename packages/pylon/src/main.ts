@@ -1,22 +1,26 @@
 /**
  * The `pylon` command.
  *   pylon dev        every service in one process on embedded defaults (PGlite, in-memory adapters)
- *   pylon migrate    apply pending migrations to DATABASE_URL
+ *   pylon migrate    apply pending migrations to DATABASE_URL, printing each one applied
  *   pylon stack      the microservice topology as child processes (npm run dev:stack)
+ *   pylon watch      the same, restarting a process when its sources change (pnpm dev, with Jaeger)
+ *   pylon seed [URL] load demo users, rooms and conversations through the public API (npm run seed)
  *   pylon gateway    the API gateway alone, on real PostgreSQL and Redis
  *   pylon room|chat|presence|notification  one backend service alone (RPC at /rpc)
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer, Schema } from "effect"
-import { runMigrations } from "@pylon/platform/sql/Migrations"
-import { DatabaseLive } from "@pylon/platform/sql/Database"
+import { FetchHttpClient } from "effect/http"
 import { ObservabilityLive } from "@pylon/platform/observability/Observability"
 import { devLayer } from "./DevMode.ts"
+import { watchedStack } from "./DevStack.ts"
+import { migrateCommand } from "./MigrateCommand.ts"
+import { seedCommand } from "./seed/Seed.ts"
 import { chatLayer, gatewayLayer, notificationLayer, presenceLayer, roomLayer } from "./ServiceModes.ts"
 import { devStack } from "./Stack.ts"
 import { explainStartupFailures } from "./StartupFailure.ts"
 
-const usage = "usage: pylon <dev|migrate|stack|gateway|room|chat|presence|notification>"
+const usage = "usage: pylon <dev|migrate|stack|watch|seed|gateway|room|chat|presence|notification>"
 
 class UsageError extends Schema.TaggedError<UsageError>()("UsageError", { message: Schema.String }) {}
 
@@ -42,12 +46,12 @@ const program = ((): Effect.Effect<void, unknown> => {
       return launch(notificationLayer, "notification-service")
     case "stack":
       return devStack
+    case "watch":
+      return watchedStack
+    case "seed":
+      return seedCommand(process.argv[3]).pipe(Effect.provide(FetchHttpClient.layer), Effect.asVoid)
     case "migrate":
-      return runMigrations().pipe(
-        Effect.tap((applied) => Effect.logInfo(`migrations applied: ${applied.length}`)),
-        Effect.provide(DatabaseLive),
-        Effect.asVoid
-      )
+      return migrateCommand
     default:
       return Effect.fail(new UsageError({ message: `${usage} (got "${command}")` }))
   }
