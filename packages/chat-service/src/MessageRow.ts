@@ -5,6 +5,7 @@
 import { Schema } from "effect"
 import { ClientMsgId, MessageId, RoomId, UserId } from "@pylon/contracts/Ids"
 import { Message, MsgType } from "@pylon/contracts/Messages"
+import { SENDER_COLUMNS } from "./ForeignTables.ts"
 
 export const MessageRow = Schema.Struct({
   id: MessageId,
@@ -21,8 +22,8 @@ export const MessageRow = Schema.Struct({
 })
 export type MessageRow = typeof MessageRow.Type
 
-/** The select list of `MessageRow` over `messages m JOIN users u ON u.id = m.sender_id`. */
-export const MESSAGE_COLUMNS = `m.id, m.room_id, m.seq, m.sender_id, u.username, u.display_name, u.avatar_url,
+/** The select list of `MessageRow` over `messages m JOIN users u ON u.id = m.sender_id` (`senderJoin`). */
+export const MESSAGE_COLUMNS = `m.id, m.room_id, m.seq, m.sender_id, ${SENDER_COLUMNS},
   m.content, m.msg_type, m.client_msg_id, m.created_at`
 
 /**

@@ -25,6 +25,7 @@ import { ClientMsgId, MessageId, UserId } from "@pylon/contracts/Ids"
 import type { RoomId } from "@pylon/contracts/Ids"
 import { MsgType } from "@pylon/contracts/Messages"
 import type { Message } from "@pylon/contracts/Messages"
+import { bumpLastSeq, isMember, roomRow, SENDER_COLUMNS, senderJoin } from "./ForeignTables.ts"
 import type { NewMessage } from "./MessageRepository.ts"
 import { toMessage } from "./MessageRow.ts"
 
@@ -109,7 +110,7 @@ export const storeSendBatch = (
         ord int, id uuid, sender_id uuid, client_msg_id text, msg_type text, content text, created_at timestamptz,
         payload jsonb, headers jsonb)
     ),
-    room AS (SELECT r.id FROM rooms r WHERE r.id = ${room_id}),
+    room AS (${roomRow(sql, room_id)}),
     existing AS (
       SELECT i.ord, m.id, m.seq, m.content, m.msg_type, m.created_at
       FROM input i JOIN messages m
@@ -118,17 +119,12 @@ export const storeSendBatch = (
     accepted AS (
       SELECT i.ord, i.id, i.sender_id, i.client_msg_id, i.msg_type, i.content, i.created_at, i.payload, i.headers, u.username,
              row_number() OVER (ORDER BY i.ord) AS n
-      FROM input i JOIN users u ON u.id = i.sender_id
+      FROM input i JOIN ${senderJoin(sql, "i.sender_id")}
       WHERE EXISTS (SELECT 1 FROM room)
         AND NOT EXISTS (SELECT 1 FROM existing e WHERE e.ord = i.ord)
-        AND EXISTS (SELECT 1 FROM room_members rm WHERE rm.room_id = ${room_id} AND rm.user_id = i.sender_id)
+        AND ${isMember(sql, room_id, sql.literal("i.sender_id"))}
     ),
-    bump AS (
-      UPDATE rooms r SET last_seq = r.last_seq + c.n, last_message_at = now()
-      FROM (SELECT count(*) AS n FROM accepted) c
-      WHERE r.id = ${room_id} AND c.n > 0
-      RETURNING r.last_seq - c.n AS base
-    ),
+    bump AS (${bumpLastSeq(sql, room_id, sql`SELECT count(*) AS n FROM accepted`)}),
     inserted AS (
       INSERT INTO messages (id, room_id, seq, sender_id, client_msg_id, msg_type, content, created_at)
       SELECT a.id, ${room_id}, b.base + a.n, a.sender_id, a.client_msg_id, a.msg_type, a.content, a.created_at
@@ -150,7 +146,7 @@ export const storeSendBatch = (
                 WHEN NOT EXISTS (SELECT 1 FROM room) THEN 'no_room'
                 ELSE 'not_member' END AS outcome,
            COALESCE(e.id, ins.id) AS id, COALESCE(e.seq, ins.seq) AS seq, i.sender_id,
-           u.username, u.display_name, u.avatar_url,
+           ${sql.literal(SENDER_COLUMNS)},
            CASE WHEN e.ord IS NOT NULL THEN e.content ELSE i.content END AS content,
            CASE WHEN e.ord IS NOT NULL THEN e.msg_type ELSE i.msg_type END AS msg_type,
            i.client_msg_id, COALESCE(e.created_at, ins.created_at) AS created_at
@@ -158,7 +154,7 @@ export const storeSendBatch = (
     LEFT JOIN existing e ON e.ord = i.ord
     LEFT JOIN accepted a ON a.ord = i.ord
     LEFT JOIN inserted ins ON ins.id = a.id
-    LEFT JOIN users u ON u.id = i.sender_id
+    LEFT JOIN ${senderJoin(sql, "i.sender_id")}
     ORDER BY i.ord`.pipe(
     // Rows come from our own statement, so a row that does not decode is a bug (a defect).
     Effect.flatMap((rows) => Effect.orDie(decodeRows(rows))),
