@@ -35,6 +35,9 @@ const FAILURE_COUNTERS: ReadonlyArray<string> = [
   "pylon_kafka_consumer_restarts_total",
   "pylon_ws_slow_consumer_closes_total",
   "pylon_ws_policy_closes_total",
+  "pylon_ws_gap_fills_total",
+  "pylon_ws_misrouted_messages_total",
+  "pylon_ws_inbound_pauses_total",
   "pylon_presence_publish_failures_total",
   "pylon_telemetry_export_failures_total",
   "pylon_telemetry_export_dropped_batches_total"

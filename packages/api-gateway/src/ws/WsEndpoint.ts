@@ -17,7 +17,7 @@ import { TrustedProxySettings } from "../http/RateLimitGuard.ts"
 import { initialiseCloseCounters } from "./ConnectionLifecycle.ts"
 import { upgradeClientAddress } from "./ConnectionLimits.ts"
 import { wsSessionSocket } from "./SessionSocket.ts"
-import { runSession } from "./WsSession.ts"
+import { initialiseSessionCounters, runSession } from "./WsSession.ts"
 
 export const WS_PATH = "/ws"
 
@@ -42,6 +42,7 @@ export const WsEndpointLive = Layer.effect(
   Effect.gen(function*() {
     const auth = yield* AuthService
     yield* initialiseCloseCounters
+    yield* initialiseSessionCounters
     const origins = corsPolicy((yield* ServerConfig).corsOrigins)
     const trustedProxies = yield* TrustedProxySettings
     const run = yield* FiberSet.makeRuntime<Effect.Services<ReturnType<typeof runSession>>>()

@@ -16,6 +16,7 @@
  */
 import { randomUUID } from "node:crypto"
 import { Effect, Fiber, Metric, Queue } from "effect"
+import { ALL_ROOM_TYPES, websocketConnectionsActive } from "@pylon/platform/observability/OriginalMetrics"
 import type { AccessTokenClaims } from "@pylon/contracts/Auth"
 import { decodeClientFrame, errorFrame, WsCloseCode } from "@pylon/contracts/WsFrames"
 import { RateLimitConfig } from "@pylon/platform/ratelimit/RateLimitConfig"
@@ -42,9 +43,13 @@ import { UserSockets } from "./UserChannelFanout.ts"
 import { WsSettings } from "./WsSettings.ts"
 
 const openConnections = Metric.gauge("pylon_ws_connections", { description: "Open WebSocket connections" })
+// The original's name for the same count (docs/adr/0007-metric-names.md).
+const activeConnections = Metric.withAttributes(websocketConnectionsActive, { room_type: ALL_ROOM_TYPES })
 const inboundPauses = Metric.counter("pylon_ws_inbound_pauses_total", {
   description: "Times a connection's socket stopped being read because its unanswered frames reached WS_INBOUND_BUFFER_BYTES"
 })
+/** The inbound-pause counter at 0, so dashboards see a series before the first pause. */
+export const initialiseSessionCounters = Metric.update(inboundPauses, 0)
 const framesReceived = Metric.counter("pylon_ws_frames_received_total", { description: "Client frames received" })
 
 /**
@@ -167,6 +172,7 @@ const session = Effect.fnUntraced(function*(socket: SessionSocket, claims: Acces
   })
 
   yield* Metric.modify(openConnections, 1)
+  yield* Metric.modify(activeConnections, 1)
   yield* leases.hold(user.id)
   // Frames for this user (notifications), from whichever service published them.
   yield* (yield* UserSockets).add(user.id, (json) => output.enqueue(new OutgoingFrame(json)))
@@ -181,6 +187,7 @@ const session = Effect.fnUntraced(function*(socket: SessionSocket, claims: Acces
       output.dispose()
       yield* rooms.leaveAll
       yield* Metric.modify(openConnections, -1)
+      yield* Metric.modify(activeConnections, -1)
       yield* lifecycle.recordClose
       // Read again, so the close handshake below can complete.
       if (flow.isPaused) socket.resume()
