@@ -8,6 +8,7 @@ import { SqlClient } from "effect/sql/SqlClient"
 import { Draining } from "@pylon/platform/runtime/Draining"
 import { healthRoutes } from "@pylon/platform/http/HealthRoutes"
 import { serve } from "@pylon/platform/http/HttpServerLive"
+import { CleartextHttp2 } from "@pylon/platform/http/CleartextHttp2"
 import type { ReadinessCheck } from "@pylon/platform/http/HealthRoutes"
 import { RateLimitConfig } from "@pylon/platform/ratelimit/RateLimitConfig"
 import { AccessTokens } from "./auth/AccessTokens.ts"
@@ -62,7 +63,10 @@ export const WebSocketLive = Layer.mergeAll(
 )
 
 
-/** Extra readiness checks (e.g. Redis in the microservice topology) are passed in by the caller. */
+/**
+ * Extra readiness checks (e.g. Redis in the microservice topology) are passed in by the caller.
+ * The port also accepts HTTP/2 cleartext, for gRPC clients (ConnectRoutes.ts).
+ */
 export const gatewayApp = <R = never>(extraChecks: ReadonlyArray<ReadinessCheck<R>> = []) => {
   const checks: ReadonlyArray<ReadinessCheck<SqlClient | R>> = [postgresReady, ...extraChecks]
   return serve(Layer.mergeAll(
@@ -74,6 +78,7 @@ export const gatewayApp = <R = never>(extraChecks: ReadonlyArray<ReadinessCheck<
     healthRoutes(SERVICE_NAME, checks),
     WebRoutes
   )).pipe(
+    Layer.provide(Layer.succeed(CleartextHttp2, true)),
     Layer.provide(WebSocketLive),
     Layer.provide([AuthLive, TrustedProxySettings.layer, RateLimitConfig.layer, Draining.layer])
   )

@@ -1,7 +1,7 @@
 /**
  * The Connect server streams and PresenceService (CONNECT-COMPAT.md rule 6) over real HTTP
  * against `gatewayApp` on the real PostgreSQL and Redis (support/GatewayHarness.ts), through
- * `@connectrpc/connect-node` clients in Connect JSON, Connect binary and gRPC-Web:
+ * `@connectrpc/connect-node` clients in Connect JSON, Connect binary, gRPC-Web and gRPC (HTTP/2 cleartext):
  * StreamMessages replays `seq > after_seq` then goes live with every seq once and in order; a
  * leave ends it with `permission_denied`, a logout (session revocation) with `unauthenticated`;
  * it refuses strangers, unknown rooms and missing tokens; StreamPresence relays typing and
@@ -9,7 +9,7 @@
  */
 import { Code, ConnectError, createClient } from "@connectrpc/connect"
 import type { Transport } from "@connectrpc/connect"
-import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node"
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node"
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
@@ -19,14 +19,15 @@ import { PresenceService, PresenceStatus } from "@pylon/proto-gen/presence/v1/pr
 import { RoomService } from "@pylon/proto-gen/room/v1/room"
 import { createRoom, loginUser, registerUser, request } from "@pylon/testkit/Rest"
 import type { TestUser } from "@pylon/testkit/Rest"
-import { readStream } from "@pylon/testkit/StreamReader"
+import { cancelling, readStream } from "@pylon/testkit/StreamReader"
 import type { StreamEnd } from "@pylon/testkit/StreamReader"
 import { Gateway, gatewayLayer } from "./support/GatewayHarness.ts"
 
 const transports: ReadonlyArray<readonly [string, (baseUrl: string) => Transport]> = [
   ["Connect JSON", (baseUrl) => createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: false })],
   ["Connect binary", (baseUrl) => createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true })],
-  ["gRPC-Web", (baseUrl) => createGrpcWebTransport({ baseUrl, httpVersion: "1.1" })]
+  ["gRPC-Web", (baseUrl) => createGrpcWebTransport({ baseUrl, httpVersion: "1.1" })],
+  ["gRPC (HTTP/2 cleartext)", (baseUrl) => createGrpcTransport({ baseUrl })]
 ]
 
 const bearer = (user: TestUser, signal?: AbortSignal) => ({
@@ -42,14 +43,6 @@ const codeOf = (f: () => Promise<unknown>) =>
 const codeOfEnd = (end: StreamEnd) => (end._tag === "Completed" ? "completed" : ConnectError.from(end.error).code)
 
 const seqsOf = (messages: ReadonlyArray<Message>) => messages.map((m) => Number(m.seq))
-
-/** Runs `use` with an abort controller that is aborted afterwards (the stream is cancelled). */
-const cancelling = <A, E, R>(use: (controller: AbortController) => Effect.Effect<A, E, R>) =>
-  Effect.acquireUseRelease(
-    Effect.sync(() => new AbortController()),
-    use,
-    (controller) => Effect.sync(() => controller.abort())
-  )
 
 const setup = (transport: (baseUrl: string) => Transport) =>
   Effect.gen(function*() {

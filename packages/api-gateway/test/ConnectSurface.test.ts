@@ -2,7 +2,7 @@
  * The Connect surface served by the gateway (CONNECT-COMPAT.md), over real HTTP against
  * `gatewayApp` on a real socket with the real PostgreSQL and Redis (support/GatewayHarness.ts):
  * AuthService, GatewayService, RoomService and the unary Chat/Notification calls through `@connectrpc/connect-node`
- * clients in Connect JSON, Connect binary and gRPC-Web; the same flow through a client built from
+ * clients in Connect JSON, Connect binary, gRPC-Web and gRPC (HTTP/2 cleartext); the same flow through a client built from
  * the ORIGINAL protos (the frozen image proto/compat/pylon-v1.binpb, no Pylon field known); the
  * error codes of rule 4 that these services can produce; and the raw Connect JSON wire.
  */
@@ -11,7 +11,7 @@ import type { DescMethod, DescMethodUnary, JsonObject } from "@bufbuild/protobuf
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt"
 import { Code, ConnectError, createClient } from "@connectrpc/connect"
 import type { Client, Transport } from "@connectrpc/connect"
-import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node"
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node"
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { randomBytes, randomUUID } from "node:crypto"
@@ -35,7 +35,8 @@ const execFileAsync = promisify(execFile)
 const transports: ReadonlyArray<readonly [string, (baseUrl: string) => Transport]> = [
   ["Connect JSON", (baseUrl) => createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: false })],
   ["Connect binary", (baseUrl) => createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true })],
-  ["gRPC-Web", (baseUrl) => createGrpcWebTransport({ baseUrl, httpVersion: "1.1" })]
+  ["gRPC-Web", (baseUrl) => createGrpcWebTransport({ baseUrl, httpVersion: "1.1" })],
+  ["gRPC (HTTP/2 cleartext)", (baseUrl) => createGrpcTransport({ baseUrl })]
 ]
 
 const call = <A>(f: () => Promise<A>) => Effect.promise(f)

@@ -73,3 +73,11 @@ export const readStream = <A>(iterable: AsyncIterable<A>): StreamReader<A> => {
       })
   }
 }
+
+/** Runs `use` with an abort controller that is aborted afterwards (the streams given its signal are cancelled). */
+export const cancelling = <A, E, R>(use: (controller: AbortController) => Effect.Effect<A, E, R>) =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => new AbortController()),
+    use,
+    (controller) => Effect.sync(() => controller.abort())
+  )

@@ -5,16 +5,20 @@
  * runner bound to this request's context (ConnectBridge.ts). So CORS, security headers, request
  * ids, logs, metrics, timeouts and drain apply as to REST.
  *
- * Protocols: Connect (JSON and binary) and gRPC-Web over HTTP/1.1. gRPC needs HTTP/2 trailers,
- * which this server does not write, so it is off here (a client asking for it gets 415).
+ * Protocols: Connect (JSON and binary) and gRPC-Web over HTTP/1.1 and HTTP/2, and gRPC over
+ * HTTP/2 cleartext on the same port (the gateway's server accepts h2c, platform
+ * `CleartextHttp2.ts`). gRPC needs HTTP/2 trailers: Effect writes the response, and Connect's
+ * trailers are put on the Node HTTP/2 response just before Effect ends it, so Node sends them as
+ * the final HEADERS frame. Over HTTP/1.1 a gRPC client gets 415.
  * Every service of CONNECT-COMPAT.md is served. A server stream's response is written as Connect
  * produces it (Effect's stream body, so a reader that stops reading stops the writer) for as
- * long as the client listens; its end (and error) travels in the body, as those protocols say.
+ * long as the client listens; its end (and error) travels in the body (gRPC: the trailers).
  */
 import type { DescService } from "@bufbuild/protobuf"
 import { createConnectRouter, createContextValues } from "@connectrpc/connect"
 import { createAsyncIterable } from "@connectrpc/connect/protocol"
-import type { UniversalHandler } from "@connectrpc/connect/protocol"
+import type { UniversalHandler, UniversalServerResponse } from "@connectrpc/connect/protocol"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import { Effect, Layer, Stream } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpFailure } from "@pylon/platform/http/HttpEnvelope"
@@ -47,8 +51,9 @@ export const connectHandlers = (protocols: { readonly grpc: boolean }): Readonly
   return new Map(router.handlers.map((handler) => [handler.requestPath, handler]))
 }
 
-/** On HTTP/1.1 Effect writes the responses, which have no trailers: no gRPC here (connectGrpcServer). */
-const handlerByPath = connectHandlers({ grpc: false })
+/** HTTP/1.1 responses have no trailers: no gRPC there. */
+const http1HandlerByPath = connectHandlers({ grpc: false })
+const http2HandlerByPath = connectHandlers({ grpc: true })
 
 const pathOf = (url: string): string => {
   const q = url.indexOf("?")
@@ -89,13 +94,27 @@ export const callConnect = (handler: UniversalHandler, httpVersion: string, sign
     })
   })
 
-/** One Connect call over HTTP/1.1: the Connect handler of the path's method, or 404 when there is none. */
+/**
+ * Puts Connect's trailers (gRPC's status) on the HTTP/2 response; Node sends them when Effect
+ * ends it. They are read only now because Connect fills them in as the body ends.
+ */
+const trailersOnEnd = (request: HttpServerRequest.HttpServerRequest, response: UniversalServerResponse) =>
+  Effect.sync(() => {
+    if (response.trailer === undefined) return
+    NodeHttpServerRequest.toServerResponse(request).addTrailers(Object.fromEntries(response.trailer))
+  })
+
+/** One Connect call: the Connect handler of the path's method, or 404 when there is none. */
 const serveConnect = Effect.gen(function*() {
   const request = yield* HttpServerRequest.HttpServerRequest
-  const handler = handlerByPath.get(pathOf(request.url))
+  const http2 = NodeHttpServerRequest.toIncomingMessage(request).httpVersionMajor === 2
+  const handler = (http2 ? http2HandlerByPath : http1HandlerByPath).get(pathOf(request.url))
   if (handler === undefined) return yield* HttpFailure.notFound("no such RPC")
   const client = new AbortController()
-  const response = yield* callConnect(handler, "1.1", client.signal).pipe(Effect.onInterrupt(() => Effect.sync(() => client.abort())))
+  const response = yield* callConnect(handler, http2 ? "2" : "1.1", client.signal).pipe(
+    Effect.onInterrupt(() => Effect.sync(() => client.abort()))
+  )
+  const trailers = http2 ? trailersOnEnd(request, response) : Effect.void
   const headers = Object.fromEntries(response.header ?? [])
   const options = {
     status: response.status,
@@ -105,12 +124,16 @@ const serveConnect = Effect.gen(function*() {
   if (handler.method.methodKind === "unary") {
     const bytes = yield* Effect.tryPromise({ try: () => collect(response.body), catch: internal })
     client.abort()
+    yield* trailers
     return HttpServerResponse.uint8Array(bytes, options)
   }
   // A server stream: written as Connect produces it, for as long as the client reads.
   const body = response.body === undefined
-    ? Stream.empty
-    : Stream.fromAsyncIterable(response.body, internal).pipe(Stream.ensuring(Effect.sync(() => client.abort())))
+    ? Stream.fromEffectDrain(trailers)
+    : Stream.fromAsyncIterable(response.body, internal).pipe(
+      Stream.concat(Stream.fromEffectDrain(trailers)),
+      Stream.ensuring(Effect.sync(() => client.abort()))
+    )
   return HttpServerResponse.stream(body, options)
 })
 

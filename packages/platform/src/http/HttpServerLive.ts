@@ -1,7 +1,8 @@
 /**
  * The HTTP server every Pylon process runs: the routes it is given behind `EnvelopeMiddleware.ts`
  * (envelope, request ids and logs, metrics, CORS, security headers), Node's timeouts against slow
- * clients, graceful drain, and `/metrics` on its own internal port. Routes are declared with
+ * clients, graceful drain, HTTP/2 cleartext on the same port where the process asks for it
+ * (`CleartextHttp2.ts`), and `/metrics` on its own internal port. Routes are declared with
  * `Resource.ts`; `/health` and `/ready` come from `HealthRoutes.ts`.
  */
 import { NodeHttpServer } from "@effect/platform-node"
@@ -11,6 +12,7 @@ import { MetricsServerLive } from "../observability/MetricsServer.ts"
 import { RpcMaxBodyBytes } from "../rpc/InternalRpc.ts"
 import { Draining } from "../runtime/Draining.ts"
 import { answerClientError } from "./ClientErrors.ts"
+import { acceptCleartextHttp2, CleartextHttp2 } from "./CleartextHttp2.ts"
 import { EnvelopeMiddleware } from "./EnvelopeMiddleware.ts"
 import { nodeServerOptions, ServerConfig } from "./ServerConfig.ts"
 import { UpgradeInterceptor, UpgradeRoutingServer } from "./UpgradeInterceptor.ts"
@@ -26,10 +28,12 @@ export const serve = <E, R>(routes: Layer.Layer<never, E, R>) =>
     // has its own `ws` server, UpgradeInterceptor.ts): one frame is one RPC message.
     const rpcMaxBytes = yield* RpcMaxBodyBytes
     const intercept = yield* UpgradeInterceptor
+    const h2c = yield* CleartextHttp2
     const nodeServer = NodeHttpServer.layer(() => {
       const server = new UpgradeRoutingServer(nodeServerOptions(config.timeouts))
       server.intercept = intercept
       server.on("clientError", answerClientError)
+      if (h2c) acceptCleartextHttp2(server, { sniffTimeoutMs: config.timeouts.headersMs })
       return server
     }, {
       port: config.port,
