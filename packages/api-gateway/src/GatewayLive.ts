@@ -20,6 +20,7 @@ import { SessionRevocations } from "./auth/SessionRevocations.ts"
 import { PgUserRepository } from "./auth/UserRepository.ts"
 import { ConnectRoutes } from "./connect/ConnectRoutes.ts"
 import { drainStreamsOnServerClose, StreamDrain } from "./connect/StreamDrain.ts"
+import { StreamSettings } from "./connect/StreamSettings.ts"
 import { AuthRoutes } from "./http/AuthHttp.ts"
 import { MessagesRoutes } from "./http/MessagesHttp.ts"
 import { NotificationsRoutes } from "./http/NotificationsHttp.ts"
@@ -54,7 +55,7 @@ export const WebSocketLive = Layer.mergeAll(
   MembershipEventsLive,
   PresenceFanoutLive
 ).pipe(
-  Layer.provideMerge(StreamDrain.layer),
+  Layer.provideMerge([StreamDrain.layer, StreamSettings.layer]),
   Layer.provide(PresenceLeases.layer),
   Layer.provideMerge(RoomFanout.layer),
   Layer.provide(UserSockets.layer),

@@ -4,12 +4,15 @@
  * against `gatewayApp` on the real PostgreSQL and Redis (support/GatewayHarness.ts): unary calls
  * and their error statuses (which travel in HTTP/2 trailers), StreamMessages, and the bound on a
  * stream whose reader stops reading (a small `WS_OUTBOUND_QUEUE` and a small HTTP/2 window make it
- * quick): it ends with `resource_exhausted` instead of buffering without end.
+ * quick): it ends with `resource_exhausted` instead of buffering without end. And the periodic
+ * membership recheck (`CONNECT_MEMBERSHIP_RECHECK_MS`) ends a stream whose membership went away
+ * without a bus event.
  */
 import { Code, ConnectError, createClient } from "@connectrpc/connect"
 import { createGrpcTransport } from "@connectrpc/connect-node"
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
+import { SqlClient } from "effect/sql/SqlClient"
 import { randomBytes, randomUUID } from "node:crypto"
 import type { IncomingHttpHeaders } from "node:http"
 import { connect as http2Connect } from "node:http2"
@@ -24,6 +27,8 @@ import { Gateway, gatewayLayer } from "./support/GatewayHarness.ts"
 
 /** Live items one stream may have waiting (`WS_OUTBOUND_QUEUE`). */
 const QUEUE = 4
+/** `CONNECT_MEMBERSHIP_RECHECK_MS`: short, so a membership lost without a bus event is noticed quickly. */
+const RECHECK_MS = 300
 
 const call = <A>(f: () => Promise<A>) => Effect.promise(f)
 
@@ -43,7 +48,7 @@ const grpc = (baseUrl: string, initialWindowSize?: number) =>
 
 const seqsOf = (messages: ReadonlyArray<Message>) => messages.map((m) => Number(m.seq))
 
-layer(gatewayLayer({ env: { WS_OUTBOUND_QUEUE: String(QUEUE) } }), { excludeTestServices: true, timeout: "120 seconds" })(
+layer(gatewayLayer({ env: { WS_OUTBOUND_QUEUE: String(QUEUE), CONNECT_MEMBERSHIP_RECHECK_MS: String(RECHECK_MS) } }), { excludeTestServices: true, timeout: "120 seconds" })(
   "gRPC over HTTP/2 cleartext on the gateway port",
   (it) => {
     it.effect("unary calls succeed and fail with gRPC statuses; HTTP/1.1 keeps working on the same port", () =>
@@ -130,6 +135,26 @@ layer(gatewayLayer({ env: { WS_OUTBOUND_QUEUE: String(QUEUE) } }), { excludeTest
             expect(live.map((m) => m.content)).toEqual(["live 3", "live 4"])
             yield* call(() => rooms.leaveRoom({ roomId }, bearer(bob)))
             const end = yield* stream.end()
+            expect(end._tag === "Failed" ? ConnectError.from(end.error).code : "completed").toBe(Code.PermissionDenied)
+          })
+        )
+      }), { timeout: 60_000 })
+
+    it.effect("a membership removed without a bus event ends the stream at the next recheck", () =>
+      Effect.gen(function*() {
+        const { baseUrl } = yield* Gateway
+        const [alice, bob] = yield* Effect.all([registerUser(baseUrl, "alice"), registerUser(baseUrl, "bob")])
+        const roomId = yield* createRoom(baseUrl, alice, [bob])
+        const chat = createClient(ChatService, grpc(baseUrl))
+        yield* cancelling((controller) =>
+          Effect.gen(function*() {
+            const stream = readStream(chat.streamMessages({ roomId, afterSeq: 0n }, bearer(bob, controller.signal)))
+            yield* call(() => chat.sendMessage({ roomId, content: "hi" }, bearer(alice)))
+            yield* stream.take(1)
+            // Straight in the database: no leave, so no `kick` on the bus.
+            const sql = yield* SqlClient
+            yield* sql`DELETE FROM room_members WHERE room_id = ${roomId} AND user_id = ${bob.id}`
+            const end = yield* stream.end(20_000)
             expect(end._tag === "Failed" ? ConnectError.from(end.error).code : "completed").toBe(Code.PermissionDenied)
           })
         )

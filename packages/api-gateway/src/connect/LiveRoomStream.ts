@@ -8,8 +8,8 @@
  *   over a cap the stream is refused with `resource_exhausted`;
  * - membership is checked before anything is sent (unknown room → `not_found`, not a member →
  *   `permission_denied`), again on every leave of the user on any node (the bus `kick`, which
- *   ends the stream at once with `permission_denied`), and every MEMBERSHIP_RECHECK anyway (the
- *   bus is at-most-once, so a lost kick is caught there);
+ *   ends the stream at once with `permission_denied`), and every `CONNECT_MEMBERSHIP_RECHECK_MS`
+ *   anyway (StreamSettings.ts; the bus is at-most-once, so a lost kick is caught there);
  * - it ends with `unauthenticated` when its session is revoked (SessionRevocations.ts) or its
  *   access token expires;
  * - it ends cleanly (end of stream, no error) when the node drains (StreamDrain.ts);
@@ -19,7 +19,7 @@
  *
  * On a failure the items still buffered are dropped: a kicked or revoked reader gets nothing more.
  */
-import { Deferred, Duration, Effect, Exit, Queue, Stream } from "effect"
+import { Deferred, Effect, Exit, Queue, Stream } from "effect"
 import type { Scope } from "effect"
 import type { AccessTokenClaims } from "@pylon/contracts/Auth"
 import type { RoomId } from "@pylon/contracts/Ids"
@@ -36,10 +36,8 @@ import { RoomFanout } from "../ws/RoomFanout.ts"
 import type { LocalSubscriber } from "../ws/RoomFanout.ts"
 import { WsSettings } from "../ws/WsSettings.ts"
 import { StreamDrain } from "./StreamDrain.ts"
+import { StreamSettings } from "./StreamSettings.ts"
 import type { HttpServerRequest } from "effect/http"
-
-/** A lost `kick` is caught this much later at the latest. */
-export const MEMBERSHIP_RECHECK = Duration.seconds(30)
 
 /** Where a stream's items go. */
 export interface LiveSink<A> {
@@ -67,6 +65,7 @@ export type LiveRoomServices =
   | ConnectionLimits
   | SessionRevocations
   | StreamDrain
+  | StreamSettings
   | WsSettings
 
 export const slowReader = (limit: number) =>
@@ -140,10 +139,11 @@ export const liveRoomStream = <A, R>(
           (failure) => failure
         )
         // A kick lost on the bus: the membership is read again now and then (an outage keeps the stream).
+        const { membershipRecheck } = yield* StreamSettings
         yield* forkUntilEnded(
           Effect.gen(function*() {
             while (true) {
-              yield* Effect.sleep(MEMBERSHIP_RECHECK)
+              yield* Effect.sleep(membershipRecheck)
               const current = yield* checkMembership.pipe(
                 Effect.catchIf((failure) => failure.code === "service_unavailable", () => Effect.succeed(membership))
               )
