@@ -2,7 +2,8 @@
  * The Connect server streams and PresenceService (CONNECT-COMPAT.md rule 6) over real HTTP
  * against `gatewayApp` on the real PostgreSQL and Redis (support/GatewayHarness.ts), through
  * `@connectrpc/connect-node` clients in Connect JSON, Connect binary, gRPC-Web and gRPC (HTTP/2 cleartext):
- * StreamMessages replays `seq > after_seq` then goes live with every seq once and in order; a
+ * StreamMessages replays `seq > after_seq` then goes live with every seq once and in order (no
+ * `after_seq`: live only); a
  * leave ends it with `permission_denied`, a logout (session revocation) with `unauthenticated`;
  * it refuses strangers, unknown rooms and missing tokens; StreamPresence relays typing and
  * presence; the unary presence calls keep their identity and sharing rules.
@@ -100,6 +101,29 @@ layer(gatewayLayer(), { excludeTestServices: true, timeout: "120 seconds" })("Co
           )
         }), { timeout: 60_000 })
 
+      it.effect("without after_seq (as the original clients call it) only live messages come: no history first", () =>
+        Effect.gen(function*() {
+          const { alice, bob, chat, roomId } = yield* setup(transport)
+          yield* call(() => chat.sendMessage({ roomId, content: "history" }, bearer(alice)))
+          yield* cancelling((controller) =>
+            Effect.gen(function*() {
+              const stream = readStream(chat.streamMessages({ roomId }, bearer(bob, controller.signal)))
+              // Live once a message sent now reaches it: send until one does.
+              let probe = 0
+              yield* Effect.gen(function*() {
+                probe += 1
+                yield* call(() => chat.sendMessage({ roomId, content: `live ${probe}` }, bearer(alice)))
+                yield* stream.take(1, 1_000)
+              }).pipe(Effect.retry({ times: 20 }))
+              expect(stream.items.map((m) => m.content)).not.toContain("history")
+              expect(stream.items[0]?.content).toMatch(/^live /)
+              const seqs = seqsOf(stream.items)
+              expect(seqs).toEqual([...seqs].sort((a, b) => a - b))
+              expect(Math.min(...seqs)).toBeGreaterThan(1)
+            })
+          )
+        }), { timeout: 60_000 })
+
       it.effect("a leave ends the member's stream with permission_denied; other members keep theirs", () =>
         Effect.gen(function*() {
           const { alice, bob, chat, roomId, rooms } = yield* setup(transport)
@@ -126,8 +150,8 @@ layer(gatewayLayer(), { excludeTestServices: true, timeout: "120 seconds" })("Co
           const session = yield* loginUser(baseUrl, bob)
           yield* cancelling((controller) =>
             Effect.gen(function*() {
-              const revoked = readStream(chat.streamMessages({ roomId }, bearer(session, controller.signal)))
-              const other = readStream(chat.streamMessages({ roomId }, bearer(bob, controller.signal)))
+              const revoked = readStream(chat.streamMessages({ roomId, afterSeq: 0n }, bearer(session, controller.signal)))
+              const other = readStream(chat.streamMessages({ roomId, afterSeq: 0n }, bearer(bob, controller.signal)))
               yield* call(() => chat.sendMessage({ roomId, content: "one" }, bearer(bob)))
               yield* revoked.take(1)
               yield* other.take(1)

@@ -334,7 +334,7 @@ const cases = [
   }),
   mappingCase({
     name: "chat StreamMessagesRequest",
-    schema: payloadSchema(ChatRpcs, "StreamMessages"),
+    schema: ChatMapping.StreamMessagesRequestPayload,
     proto: ChatPb.StreamMessagesRequestSchema,
     toProto: ChatMapping.streamMessagesRequestToProto,
     fromProto: (message, payload) => ChatMapping.streamMessagesRequestFromProto(message, payload.user_id)

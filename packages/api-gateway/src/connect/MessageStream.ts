@@ -1,7 +1,9 @@
 /**
  * `ChatService/StreamMessages`: the room's stored messages with `seq > after_seq` (0: the whole
- * room), then live ones from any gateway node, each seq exactly once and in order — the rule of
- * the WebSocket `join` with `since_seq` (RoomSubscriptions.ts), on a live room stream
+ * room; unset, as the original clients send it: none, the stream starts at the room's position
+ * when it opens — what the original served), then live ones from any gateway node, each seq
+ * exactly once and in order — the rule of the WebSocket `join` with `since_seq`
+ * (RoomSubscriptions.ts), on a live room stream
  * (LiveRoomStream.ts). The node subscribes first and replays after, so nothing committed in
  * between is missed: live messages arriving during the replay wait (at most
  * MAX_PENDING_DURING_REPLAY) and are released after it, those the replay already sent dropped.
@@ -64,10 +66,12 @@ export const streamMessages = (payload: ChatMapping.StreamMessagesPayload, claim
   liveRoomStream<Item, ChatClient | RateLimiter | RateLimitConfig>(
     claims,
     payload.room_id,
-    (sink) =>
+    (sink, membership) =>
       Effect.gen(function*() {
         const chat = yield* ChatClient
-        let cursor = payload.after_seq
+        // Without `after_seq` the replay still runs from the room's position at the membership
+        // check, so what is committed before the subscription is not missed.
+        let cursor = payload.after_seq ?? membership.last_seq
         let replaying = true
         const pending: Array<{ readonly seq: number; readonly json: string }> = []
 

@@ -4,7 +4,7 @@
  * `client_msg_id` ride in fields 20 and 21.
  */
 import { create } from "@bufbuild/protobuf"
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import { ChatRpcs, GetMessagesPayload, SendMessageResult } from "@pylon/contracts/ChatRpcs"
 import type { BadRequest } from "@pylon/contracts/Errors"
 import type { UserId } from "@pylon/contracts/Ids"
@@ -26,7 +26,18 @@ import {
 } from "./Common.ts"
 
 export type SendMessagePayload = PayloadOf<typeof ChatRpcs, "SendMessage">
-export type StreamMessagesPayload = PayloadOf<typeof ChatRpcs, "StreamMessages">
+
+const streamMessagesRpcPayload = payloadSchema(ChatRpcs, "StreamMessages")
+
+/**
+ * The Connect `StreamMessagesRequest`: the contract's StreamMessages payload, except that
+ * `after_seq` may be absent — the original clients never set it — meaning live messages only.
+ */
+export const StreamMessagesRequestPayload = Schema.Struct({
+  ...streamMessagesRpcPayload.fields,
+  after_seq: Schema.optionalKey(streamMessagesRpcPayload.fields.after_seq)
+})
+export type StreamMessagesPayload = typeof StreamMessagesRequestPayload.Type
 
 /** REST's history page defaults (API.md §5). */
 const DEFAULT_PAGE = 50
@@ -40,7 +51,7 @@ export const msgType = enumMapping<MsgType, ChatPb.MessageType>({
 })
 
 const decodeSendMessage = decodeWith(payloadSchema(ChatRpcs, "SendMessage"))
-const decodeStreamMessages = decodeWith(payloadSchema(ChatRpcs, "StreamMessages"))
+const decodeStreamMessages = decodeWith(StreamMessagesRequestPayload)
 const decodeGetMessages = decodeWith(GetMessagesPayload)
 
 // --- requests -----------------------------------------------------------------------------
@@ -71,7 +82,7 @@ export const streamMessagesRequestToProto = (payload: StreamMessagesPayload): Ch
   create(ChatPb.StreamMessagesRequestSchema, {
     roomId: payload.room_id,
     userId: payload.user_id,
-    afterSeq: int64ToProto(payload.after_seq)
+    afterSeq: payload.after_seq === undefined ? undefined : int64ToProto(payload.after_seq)
   })
 
 export const streamMessagesRequestFromProto = (
@@ -81,7 +92,7 @@ export const streamMessagesRequestFromProto = (
   decodeForCaller(decodeStreamMessages, "user_id", message.userId, caller, (userId) => ({
     user_id: userId,
     room_id: message.roomId,
-    after_seq: int64Wire(message.afterSeq)
+    ...(message.afterSeq === undefined ? {} : { after_seq: int64Wire(message.afterSeq) })
   }))
 
 export const getMessagesRequestToProto = (payload: GetMessagesPayload): ChatPb.GetMessagesRequest =>

@@ -190,12 +190,13 @@ export declare type StreamMessagesRequest = Message$1<"pylon.chat.v1.StreamMessa
   userId: string;
 
   /**
-   * Replay stored messages with `seq > after_seq` before live ones; 0 replays the whole room
+   * Replay stored messages with `seq > after_seq` before live ones; 0 replays the whole room.
+   * Unset (as original clients send it): live messages only, from when the stream starts
    * (Pylon addition: resume after a reconnect without gaps).
    *
-   * @generated from field: int64 after_seq = 20;
+   * @generated from field: optional int64 after_seq = 20;
    */
-  afterSeq: bigint;
+  afterSeq?: bigint | undefined;
 };
 
 /**
@@ -328,7 +329,7 @@ export declare const ChatService: GenService<{
     output: typeof SendMessageResponseSchema;
   },
   /**
-   * Messages with `seq > after_seq` in order, then live ones from any gateway node.
+   * Messages with `seq > after_seq` in order (none when it is unset), then live ones from any gateway node.
    *
    * @generated from rpc pylon.chat.v1.ChatService.StreamMessages
    */
