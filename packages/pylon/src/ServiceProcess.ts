@@ -62,6 +62,14 @@ const stopChild = (child: ChildProcess, signal: NodeJS.Signals = "SIGTERM") =>
     }
   })
 
+/**
+ * One `/ready` probe may take this long. A connection accepted while the process is still
+ * starting (the port is bound before the routes are served) can stay unanswered for good, so a
+ * probe without a deadline could outlast the whole start deadline; the next probe, on a new
+ * connection, is answered.
+ */
+const PROBE_TIMEOUT_MS = 3_000
+
 const waitReady = (spec: ServiceSpec, baseUrl: string, child: ChildProcess, timeoutMs: number) =>
   Effect.gen(function*() {
     const deadline = Date.now() + timeoutMs
@@ -70,7 +78,7 @@ const waitReady = (spec: ServiceSpec, baseUrl: string, child: ChildProcess, time
         return yield* new ServiceStartError({ service: spec.name, message: `exited with code ${child.exitCode}` })
       }
       const ok = yield* Effect.promise(() =>
-        fetch(`${baseUrl}/ready`).then((response) => response.ok, () => false)
+        fetch(`${baseUrl}/ready`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) }).then((response) => response.ok, () => false)
       )
       if (ok) return
       yield* Effect.sleep("150 millis")

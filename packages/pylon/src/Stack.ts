@@ -72,7 +72,11 @@ export const stackSpecs = (ports: StackPorts, env: Readonly<Record<string, strin
 }
 
 /** Starts the services, then the gateways; everything stops when the surrounding scope closes. */
-export const startStack = (ports: StackPorts, env: Readonly<Record<string, string>>, options?: { readonly quiet?: boolean }) =>
+export const startStack = (
+  ports: StackPorts,
+  env: Readonly<Record<string, string>>,
+  options?: { readonly quiet?: boolean; readonly readyTimeoutMs?: number }
+) =>
   Effect.gen(function*() {
     const specs = stackSpecs(ports, env)
     const services = yield* Effect.forEach(specs.backends, (spec) => startService(spec, options), { concurrency: "unbounded" })

@@ -36,6 +36,13 @@ const GENEROUS_LIMITS: Record<string, string> = {
   RATE_LIMIT_WS_TYPING: "100000"
 }
 
+/**
+ * How long each process gets to answer `/ready`: five Node processes start here at once, next to
+ * other test files, and on the small shared box the tests run on a gateway has needed more than
+ * the 60 s `startService` gives by default.
+ */
+const READY_TIMEOUT_MS = 180_000
+
 const required = (name: string) =>
   Config.String(name).pipe(
     Effect.mapError(() => new Error(`${name} is not set: source .pylon/infra/env.sh (real PostgreSQL, Redis, Kafka)`)),
@@ -67,7 +74,7 @@ export const TopologyStack = (env: Readonly<Record<string, string>> = {}) =>
       const started = yield* startStack(
         { room, chat, presence, gateways: [gatewayA, gatewayB] },
         stackEnv,
-        { quiet: process.env.PYLON_TEST_LOGS === undefined }
+        { quiet: process.env.PYLON_TEST_LOGS === undefined, readyTimeoutMs: READY_TIMEOUT_MS }
       )
       // If this test process ends without releasing the layer, take the children down with it.
       const children = [...started.services, ...started.gateways].map((service) => service.child)
