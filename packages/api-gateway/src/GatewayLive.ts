@@ -24,6 +24,7 @@ import { StreamSettings } from "./connect/StreamSettings.ts"
 import { AuthRoutes } from "./http/AuthHttp.ts"
 import { MessagesRoutes } from "./http/MessagesHttp.ts"
 import { NotificationsRoutes } from "./http/NotificationsHttp.ts"
+import { PresenceRoutes } from "./http/PresenceHttp.ts"
 import { TrustedProxySettings } from "./http/RateLimitGuard.ts"
 import { RoomsRoutes } from "./http/RoomsHttp.ts"
 import { ConnectionLimits } from "./ws/ConnectionLimits.ts"
@@ -75,6 +76,7 @@ export const gatewayApp = <R = never>(extraChecks: ReadonlyArray<ReadinessCheck<
     RoomsRoutes,
     MessagesRoutes,
     NotificationsRoutes,
+    PresenceRoutes,
     ConnectRoutes,
     healthRoutes(SERVICE_NAME, checks),
     WebRoutes
