@@ -70,7 +70,7 @@ const server = async () => {
   const wss = new WebSocketServer({ port: 0, host: "127.0.0.1", perMessageDeflate: false })
   await new Promise<void>((resolve) => wss.once("listening", () => resolve()))
   const address = wss.address()
-  if (typeof address !== "object") throw new Error("no port")
+  if (typeof address !== "object" || address === null) throw new Error("no port")
   const accepted: Array<{ readonly ws: WebSocket; readonly stream: Socket }> = []
   wss.on("connection", (ws, request) => void accepted.push({ ws, stream: request.socket }))
   const child = fork(import.meta.filename, ["--client", String(address.port), String(sockets)])
