@@ -24,7 +24,8 @@ const roomOf = (id: string) => {
 
 const text = (value: unknown): string => typeof value === "string" ? value : ""
 
-const server = new WebSocketServer({ port, host: "127.0.0.1", perMessageDeflate: false })
+// The same accept backlog as Pylon's servers (platform http/HttpServerLive.ts LISTEN_BACKLOG), so the floor stays comparable.
+const server = new WebSocketServer({ port, host: "127.0.0.1", perMessageDeflate: false, backlog: 4096 })
 server.on("connection", (ws) => {
   const joined = new Set<string>()
   ws.on("message", (data, isBinary) => {

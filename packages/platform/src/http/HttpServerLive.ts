@@ -17,6 +17,9 @@ import { EnvelopeMiddleware } from "./EnvelopeMiddleware.ts"
 import { nodeServerOptions, ServerConfig } from "./ServerConfig.ts"
 import { UpgradeInterceptor, UpgradeRoutingServer } from "./UpgradeInterceptor.ts"
 
+/** Pending connections the kernel queues for accept (Node's default is 511). */
+export const LISTEN_BACKLOG = 4096
+
 /**
  * Serves `routes` on the configured port, and `/metrics` on the metrics port; on shutdown `/ready`
  * flips to 503 before connections close.
@@ -38,6 +41,10 @@ export const serve = <E, R>(routes: Layer.Layer<never, E, R>) =>
     }, {
       port: config.port,
       host: config.host,
+      // Node's default accept backlog (511) overflows in a burst of connects (10k offered at
+      // 1,000/s): the kernel drops SYNs and clients come back only on TCP's 1 s / 2 s retries
+      // (docs/perf.md §7). The kernel caps this at net.core.somaxconn.
+      backlog: LISTEN_BACKLOG,
       gracefulShutdownTimeout: "10 seconds",
       websocket: { maxPayload: rpcMaxBytes, perMessageDeflate: false }
     })
