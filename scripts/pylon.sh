@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Entry point behind `npm start`, `npm test`, `npm run migrate`, `npm run dev:stack`, `npm run seed`, `npm run bench`,
-# `npm run chaos` and `npm run fuzz`.
+# Entry point behind `npm start`, `npm test`, `npm run migrate`, `pnpm dev` / `npm run dev`,
+# `npm run dev:stack`, `npm run seed`, `npm run bench`, `npm run chaos` and `npm run fuzz`.
 # Bootstraps Node 24, pnpm and dependencies first (scripts/bootstrap.sh), then runs the command.
 set -euo pipefail
 PYLON_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -44,9 +44,27 @@ case "$cmd" in
   migrate)
     exec node packages/pylon/src/main.ts migrate "$@"
     ;;
+  dev)
+    # The topology of dev-stack plus a real Jaeger (scripts/jaeger.sh: built once from its Go module
+    # source, docs/adr/0010) that every process exports its traces to; sources are watched and the
+    # processes running changed code restarted. Stops what it started (infrastructure, Jaeger) on exit.
+    started="$(bash scripts/infra.sh ensure)"
+    jaeger_started=""
+    stop_dev() {
+      if [ -n "$jaeger_started" ]; then bash scripts/jaeger.sh down || true; fi
+      if [ -n "$started" ]; then bash scripts/infra.sh down $started || true; fi
+    }
+    trap stop_dev EXIT
+    jaeger_started="$(bash scripts/jaeger.sh ensure)"
+    # shellcheck disable=SC1091
+    source .pylon/infra/env.sh
+    # shellcheck disable=SC1091
+    source .pylon/infra/jaeger/env.sh
+    node packages/pylon/src/main.ts watch "$@" || true
+    ;;
   seed)
-    # Demo users, rooms and conversations through the public API of a running Pylon (default
-    # http://127.0.0.1:8080; `npm run seed -- URL` or PYLON_SEED_URL for another).
+    # Demo users, rooms and conversations through the public API of a running Pylon (default the
+    # `pnpm dev` gateway, http://127.0.0.1:8080; `npm run seed -- URL` or PYLON_SEED_URL for another).
     exec node packages/pylon/src/main.ts seed "$@"
     ;;
   dev-stack)
@@ -81,6 +99,31 @@ case "$cmd" in
     node scripts/fuzz/run.ts "$@"
     ;;
   test)
+    # Jaeger for the trace test (packages/pylon/test/JaegerTrace.test.ts): built from source on a fresh
+    # machine (minutes of CPU, docs/adr/0010), so it builds and starts in the background from here
+    # while the static checks run; the test waits for it (and fails with this log if the job failed).
+    # Only the trace test's processes export (it passes the endpoint itself), so it is not exported here.
+    mkdir -p .pylon/infra/jaeger
+    eval "$(bash scripts/jaeger.sh env)"
+    unset OTEL_EXPORTER_OTLP_ENDPOINT
+    export PYLON_JAEGER_URL PYLON_JAEGER_OTLP_ENDPOINT
+    export PYLON_JAEGER_ENSURE_LOG="$PYLON_ROOT/.pylon/infra/jaeger/ensure.log"
+    : >.pylon/infra/jaeger/ensure.out
+    setsid bash scripts/jaeger.sh ensure >.pylon/infra/jaeger/ensure.out 2>"$PYLON_JAEGER_ENSURE_LOG" </dev/null &
+    jaeger_pid=$!
+    export PYLON_JAEGER_ENSURE_PID="$jaeger_pid"
+    stop_jaeger() {
+      local interrupted=0
+      if kill -0 "$jaeger_pid" 2>/dev/null; then
+        interrupted=1
+        kill -TERM -- "-$jaeger_pid" 2>/dev/null || kill -TERM "$jaeger_pid" 2>/dev/null || true
+        wait "$jaeger_pid" 2>/dev/null || true
+      fi
+      if [ "$interrupted" = 1 ] || [ "$(cat .pylon/infra/jaeger/ensure.out 2>/dev/null)" = "jaeger" ]; then
+        bash scripts/jaeger.sh down || true
+      fi
+    }
+    trap stop_jaeger EXIT
     step "lint (eslint)"
     eslint --max-warnings 0 .
     step "typecheck (tsc)"
@@ -94,6 +137,7 @@ case "$cmd" in
     step "infrastructure (real PostgreSQL, Redis, Kafka)"
     started="$(bash scripts/infra.sh ensure)"
     cleanup() {
+      stop_jaeger
       if [ -n "$started" ]; then
         step "stopping what this run started: $started"
         bash scripts/infra.sh down $started || true
@@ -112,5 +156,5 @@ case "$cmd" in
     PYLON_CHAOS_TIMEOUT=420 run_chaos --duration 20s --faults gateway-kill,redis-restart,kafka-restart --gap 2-4 --users 8
     ;;
   *)
-    echo "usage: scripts/pylon.sh start|test|migrate|dev-stack|seed|bench|chaos|fuzz" >&2; exit 2 ;;
+    echo "usage: scripts/pylon.sh start|test|migrate|dev|dev-stack|seed|bench|chaos|fuzz" >&2; exit 2 ;;
 esac
