@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Assembles the runtime image's /app from a source tree: exactly the files the processes read at run
-# time (root manifests, every workspace package's package.json and src/, migrations/) and production
+# time (root manifests, every workspace package's package.json and src/, and its dist/ when built —
+# the web client's bundle, which the gateway serves; build it first —, migrations/) and production
 # dependencies only (pnpm install --prod: no TypeScript, vitest, eslint, buf ...). Every directory
 # under packages/ with a package.json is taken, so a new workspace package needs no Dockerfile edit.
 # The Dockerfile's build stage runs this, and packages/pylon/test/RuntimeImage.test.ts runs it into a
@@ -24,6 +25,7 @@ for pkg in "$src"/packages/*/; do
   mkdir -p "$dest/packages/$name"
   cp "$pkg/package.json" "$dest/packages/$name/"
   [ ! -d "$pkg/src" ] || cp -R "$pkg/src" "$dest/packages/$name/src"
+  [ ! -d "$pkg/dist" ] || cp -R "$pkg/dist" "$dest/packages/$name/dist"
 done
 
 cd "$dest"

@@ -1,9 +1,11 @@
 /**
  * The runtime image's file list, without Docker: scripts/ops/assemble-runtime.sh (the script the
  * Dockerfile's build stage runs to fill /app) assembles the same tree into a temporary directory,
- * with a production install from the local pnpm store. From that tree, outside the repository (so
- * nothing resolves from the working tree's node_modules), every role's module graph must load, and
- * `pylon migrate` must apply every migration to an empty database. Build tools must be absent.
+ * with a production install from the local pnpm store, after the web client's bundle is built (as
+ * the build stage does first). From that tree, outside the repository (so nothing resolves from the
+ * working tree's node_modules), every role's module graph must load, `pylon migrate` must apply
+ * every migration to an empty database, and the gateway's loader must find the bundle where the
+ * Dockerfile's WEB_DIST_DIR points. Build tools must be absent.
  */
 import { execFile } from "node:child_process"
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises"
@@ -34,6 +36,8 @@ const runInImage = (args: ReadonlyArray<string>, env: Record<string, string> = {
   run(process.execPath, [...args], { cwd: app, env: imageEnv(env), timeout: PROCESS_DEADLINE_MS })
 
 beforeAll(async () => {
+  // The build stage builds the bundle before assembling (here: only when its inputs changed).
+  await run("bash", [NodePath.join(REPO, "scripts/web.sh"), "ensure"], { timeout: ASSEMBLE_DEADLINE_MS })
   app = await mkdtemp(NodePath.join(tmpdir(), "pylon-image-"))
   // The repository's own store, named explicitly: pnpm would open an empty one for a project on
   // another filesystem (a tmpfs /tmp), and the offline install would fail.
@@ -75,6 +79,29 @@ describe("runtime image (scripts/ops/assemble-runtime.sh)", () => {
     await writeFile(check, `${imports.join("\n")}\nconsole.log("imports resolved")\n`)
     const { stdout } = await runInImage([check])
     expect(stdout).toContain("imports resolved")
+  }, PROCESS_DEADLINE_MS + 10_000)
+
+  it("carries the web client's bundle where the Dockerfile's WEB_DIST_DIR points, read by the gateway's loader", async () => {
+    const dockerfile = await readFile(NodePath.join(REPO, "Dockerfile"), "utf8")
+    const declared = /^\s*WEB_DIST_DIR=(\S+)\s*$/m.exec(dockerfile)?.[1]
+    expect(declared).toBe("/app/packages/web/dist")
+    // /app in the image is the assembled directory here.
+    const dist = NodePath.join(app, NodePath.relative("/app", declared ?? ""))
+    const index = await readFile(NodePath.join(dist, "index.html"), "utf8")
+    const referenced = [...index.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((match) => match[1])
+    expect(referenced.some((path) => path?.endsWith(".js"))).toBe(true)
+    // The gateway's own loader, run from the assembled tree, serves the page and every file it references.
+    const check = NodePath.join(app, "packages/pylon/src/web-bundle-check.ts")
+    await writeFile(check, [
+      `import * as NodeServices from "@effect/platform-node/NodeServices"`,
+      `import { Effect } from "effect"`,
+      `import { loadWebAssets, WebDistDir } from "@pylon/api-gateway/web/WebAssets"`,
+      `const assets = await Effect.runPromise(Effect.flatMap(WebDistDir, loadWebAssets).pipe(Effect.provide(NodeServices.layer)))`,
+      `console.log(JSON.stringify([...assets.keys()]))`
+    ].join("\n"))
+    const { stdout } = await runInImage([check], { WEB_DIST_DIR: dist })
+    const served: unknown = JSON.parse(stdout)
+    expect(served).toEqual(expect.arrayContaining(["/index.html", ...referenced]))
   }, PROCESS_DEADLINE_MS + 10_000)
 
   it.live("runs `pylon migrate` from the assembled tree against an empty database", () =>
