@@ -4,13 +4,14 @@
  * `seq`), and the bounded-page replay behind `StreamMessages`. Storage is the
  * `MessageRepository` port; this layer owns the access rules and the cursor semantics.
  */
-import { Context, Effect, Layer, Metric, Option, Stream } from "effect"
-import type { GetMessagesPayload, SendMessageResult } from "@pylon/contracts/ChatRpcs"
+import { Context, Effect, Layer, Metric, Option, Schema, Stream } from "effect"
+import type { GetMessagesPayload, MessagesPage, SendMessageResult } from "@pylon/contracts/ChatRpcs"
 import { MessageNotFound } from "@pylon/contracts/Errors"
 import type { BadRequest, NotRoomMember, RoomNotFound, Unavailable } from "@pylon/contracts/Errors"
 import { MessageId } from "@pylon/contracts/Ids"
 import type { ClientMsgId, RoomId, UserId } from "@pylon/contracts/Ids"
-import type { Message, MessagesResponse, MsgType } from "@pylon/contracts/Messages"
+import { MessagesResponse } from "@pylon/contracts/Messages"
+import type { Message, MsgType } from "@pylon/contracts/Messages"
 import { ALL_ROOM_TYPES, messagesSent } from "@pylon/platform/observability/OriginalMetrics"
 import { newId } from "@pylon/platform/runtime/IdGenerator"
 import { MessageRepository } from "./MessageRepository.ts"
@@ -34,10 +35,20 @@ export interface StreamMessagesInput {
 
 type RoomAccessError = RoomNotFound | NotRoomMember | Unavailable
 
+// The page is built by our own SQL, so one that does not decode is a bug (a defect).
+const decodePage = Schema.decodeEffect(MessagesResponse)
+
 export class ChatService extends Context.Service<ChatService, {
   /** Stores the message (or returns the original for a repeated `client_msg_id`). */
   readonly send: (input: SendMessageInput) => Effect.Effect<SendMessageResult, RoomAccessError | BadRequest>
-  /** A history page for a member; an unknown (or foreign) `before_id` is `MessageNotFound`. */
+  /**
+   * A history page for a member in its wire form, as the database built it (served over `/rpc`
+   * as `GetMessagesPassThrough`); an unknown (or foreign) `before_id` is `MessageNotFound`.
+   */
+  readonly getMessagesPage: (
+    payload: GetMessagesPayload
+  ) => Effect.Effect<MessagesPage, RoomAccessError | MessageNotFound>
+  /** `getMessagesPage` decoded to `Message`s (in-process callers: embedded mode, tests). */
   readonly getMessages: (
     payload: GetMessagesPayload
   ) => Effect.Effect<MessagesResponse, RoomAccessError | MessageNotFound>
@@ -71,13 +82,17 @@ export class ChatService extends Context.Service<ChatService, {
       })
 
       // Access check, cursor and page in one repository call (one query).
-      const getMessages = Effect.fn("ChatService.getMessages")(function*(payload: GetMessagesPayload) {
+      const getMessagesPage = Effect.fn("ChatService.getMessagesPage")(function*(payload: GetMessagesPayload) {
         return yield* repository.memberPage(
           payload.room_id,
           payload.user_id,
           { before_id: payload.before_id, after_seq: payload.after_seq },
           payload.limit
         )
+      })
+
+      const getMessages = Effect.fn("ChatService.getMessages")(function*(payload: GetMessagesPayload) {
+        return yield* Effect.orDie(decodePage(yield* getMessagesPage(payload)))
       })
 
       const streamMessages = (input: StreamMessagesInput): Stream.Stream<Message, RoomAccessError> =>
@@ -96,7 +111,7 @@ export class ChatService extends Context.Service<ChatService, {
           )
         ).pipe(Stream.withSpan("ChatService.streamMessages"))
 
-      return ChatService.of({ send, getMessages, streamMessages })
+      return ChatService.of({ send, getMessagesPage, getMessages, streamMessages })
     })
   )
 }

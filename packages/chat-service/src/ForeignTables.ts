@@ -35,3 +35,10 @@ export const senderJoin = (sql: SqlClient, senderId: string) => sql`users u ON u
 
 /** The sender profile columns of `senderJoin`'s `u`, in `MessageRow` order. */
 export const SENDER_COLUMNS = "u.username, u.display_name, u.avatar_url"
+
+/**
+ * `senderJoin`'s `u` as the contract's `Sender` in its wire form (a JSON object, keys in
+ * `Sender` order), for pages built as JSON in SQL.
+ */
+export const SENDER_JSON =
+  "json_build_object('id', u.id, 'username', u.username, 'display_name', u.display_name, 'avatar_url', u.avatar_url)"

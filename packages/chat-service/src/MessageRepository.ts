@@ -5,8 +5,8 @@
  * Adapters map their infrastructure failures to `Unavailable` (or defects) at this edge.
  */
 import { Context } from "effect"
-import type { Effect, Option } from "effect"
-import type { SendMessageResult } from "@pylon/contracts/ChatRpcs"
+import type { Effect } from "effect"
+import type { MessagesPage, SendMessageResult } from "@pylon/contracts/ChatRpcs"
 import type { BadRequest, MessageNotFound, NotRoomMember, RoomNotFound, Unavailable } from "@pylon/contracts/Errors"
 import type { ClientMsgId, MessageId, RoomId, UserId } from "@pylon/contracts/Ids"
 import type { Message, MsgType } from "@pylon/contracts/Messages"
@@ -43,26 +43,18 @@ export class MessageRepository extends Context.Service<MessageRepository, {
     room_id: RoomId,
     user_id: UserId
   ) => Effect.Effect<void, RoomNotFound | NotRoomMember | Unavailable>
-  /** The `seq` of message `message_id` if it exists in room `room_id`. */
-  readonly seqOf: (room_id: RoomId, message_id: MessageId) => Effect.Effect<Option.Option<number>, Unavailable>
-  /** Up to `limit` messages with `seq < before_seq` (all when absent), newest first. */
-  readonly newestBefore: (
-    room_id: RoomId,
-    before_seq: number | undefined,
-    limit: number
-  ) => Effect.Effect<MessagePage, Unavailable>
   /**
    * A history page for a member, in ONE query (access check, cursor and page together): up to
    * `limit` messages newest first before `cursor.before_id` (or the newest), or oldest first
    * after `cursor.after_seq`. Unknown room, non-member, and a `before_id` that is not a
-   * message of this room fail in that order.
+   * message of this room fail in that order. The page is in its wire form (`MessagesPage`).
    */
   readonly memberPage: (
     room_id: RoomId,
     user_id: UserId,
     cursor: { readonly before_id?: MessageId | undefined; readonly after_seq?: number | undefined },
     limit: number
-  ) => Effect.Effect<MessagePage, RoomNotFound | NotRoomMember | MessageNotFound | Unavailable>
+  ) => Effect.Effect<MessagesPage, RoomNotFound | NotRoomMember | MessageNotFound | Unavailable>
   /** Up to `limit` messages with `seq > after_seq`, oldest first. */
   readonly oldestAfter: (room_id: RoomId, after_seq: number, limit: number) => Effect.Effect<MessagePage, Unavailable>
 }>()("pylon/chat/MessageRepository") {}

@@ -37,6 +37,43 @@ export type GetMessagesPayload = typeof GetMessagesPayload.Type
 
 const RoomAccess = Schema.Union([RoomNotFound, NotRoomMember, Unavailable])
 
+const GetMessagesError = Schema.Union([RoomNotFound, NotRoomMember, MessageNotFound, Unavailable])
+
+/**
+ * A value already in `S`'s wire (encoded) form, checked only to be a JSON object: for a value
+ * built by our own service (docs/perf.md §7, the trust decision), never for outside input.
+ */
+const trustedEncoded = <S extends Schema.Top>() =>
+  Schema.declare(
+    (u: unknown): u is S["Encoded"] => typeof u === "object" && u !== null && !Array.isArray(u),
+    { expected: "an encoded object" }
+  )
+
+/**
+ * `MessagesResponse` in its wire form, passed through: the envelope (`messages` an array,
+ * `has_more` a boolean) is checked, each message only to be an object. Encoding and decoding it
+ * are the identity, so a page built as JSON by the chat service reaches the HTTP response without
+ * being decoded into `Message`s and encoded again. Same wire as `MessagesResponse`
+ * (contracts/test/MessagesPage.test.ts checks both directions).
+ */
+export const MessagesPage = Schema.Struct({
+  ...MessagesResponse.fields,
+  messages: Schema.Array(trustedEncoded<typeof Message>())
+})
+export type MessagesPage = typeof MessagesPage.Type
+
+/**
+ * `GetMessages` answering a `MessagesPage`: the same tag, payload, errors and middleware as in
+ * `ChatRpcs`, the same wire. The chat service serves it over `/rpc` (its page is JSON from SQL),
+ * the gateway's HTTP history route calls it; everything that needs `Message` values (WebSocket
+ * replay, Connect) keeps `ChatRpcs.GetMessages`.
+ */
+export const GetMessagesPassThrough = Rpc.make("GetMessages", {
+  payload: GetMessagesPayload,
+  success: MessagesPage,
+  error: GetMessagesError
+}).middleware(InternalAuth)
+
 export class ChatRpcs extends RpcGroup.make(
   /**
    * Membership check, `seq`, message and outbox row in one transaction; idempotent per sender.
@@ -56,7 +93,7 @@ export class ChatRpcs extends RpcGroup.make(
   Rpc.make("GetMessages", {
     payload: GetMessagesPayload,
     success: MessagesResponse,
-    error: Schema.Union([RoomNotFound, NotRoomMember, MessageNotFound, Unavailable])
+    error: GetMessagesError
   }),
   /** Messages with `seq > after_seq` in order, then live ones (the Connect `StreamMessages`). */
   Rpc.make("StreamMessages", {
@@ -66,3 +103,9 @@ export class ChatRpcs extends RpcGroup.make(
     stream: true
   })
 ).middleware(InternalAuth) {}
+
+/** `ChatRpcs` with `GetMessagesPassThrough` in place of `GetMessages`: what the chat service serves over `/rpc`. */
+export const ChatRpcsPassThrough = ChatRpcs.omit("GetMessages").add(GetMessagesPassThrough)
+
+/** Only `GetMessagesPassThrough`: the gateway's HTTP history client. */
+export class ChatPageRpcs extends RpcGroup.make(GetMessagesPassThrough) {}

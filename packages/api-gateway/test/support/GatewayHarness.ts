@@ -11,6 +11,7 @@
  */
 import { randomBytes } from "node:crypto"
 import { ConfigProvider, Context, Effect, Layer, References } from "effect"
+import type { Config } from "effect"
 import { boundPort } from "@pylon/platform/http/HttpServerLive"
 import { MetricsEndpoint } from "@pylon/platform/observability/MetricsServer"
 import type { RateLimitBucket } from "@pylon/platform/ratelimit/RateLimitConfig"
@@ -18,6 +19,8 @@ import { RedisClient } from "@pylon/platform/redis/Redis"
 import * as RedisRateLimiter from "@pylon/platform/ratelimit/RedisRateLimiter"
 import * as RedisRealtimeBus from "@pylon/platform/bus/RedisRealtimeBus"
 import { ServerConfig } from "@pylon/platform/http/ServerConfig"
+import type { SqlClient } from "effect/sql/SqlClient"
+import type { ChatPageClient } from "../../src/clients/ServiceClients.ts"
 import { gatewayApp } from "../../src/GatewayLive.ts"
 import { TestDatabase } from "@pylon/testkit/TestDatabase"
 import { chatInProcess, notificationsInProcess, presenceInProcess, roomsInProcess } from "./ServiceClientsInProcess.ts"
@@ -29,6 +32,8 @@ export interface GatewayOptions {
   readonly trustedProxies?: string
   /** Further settings (e.g. `WS_*`) the gateway reads from its environment. */
   readonly env?: Readonly<Record<string, string>>
+  /** A `ChatPageClient` (history pages passed through, as in microservice mode); none by default. */
+  readonly chatPages?: Layer.Layer<ChatPageClient, Config.ConfigError, SqlClient>
 }
 
 export interface GatewayInfo {
@@ -100,7 +105,13 @@ export const gatewayLayer = (options: GatewayOptions = {}) => {
       RedisRealtimeBus.layer,
       ServerConfig.make({ port: 0, host: "127.0.0.1", env: "test", corsOrigins: [] })
     ]),
-    Layer.provide([roomsInProcess, chatInProcess, presenceInProcess, notificationsInProcess]),
+    Layer.provide([
+      roomsInProcess,
+      chatInProcess,
+      presenceInProcess,
+      notificationsInProcess,
+      options.chatPages ?? Layer.empty
+    ]),
     Layer.provide(RedisRealtimeBus.layer),
     Layer.provideMerge(RedisClient.layer),
     Layer.provideMerge(TestDatabase),

@@ -1,0 +1,105 @@
+/**
+ * `GET /api/v1/rooms/{id}/messages` with `ChatPageClient` present (microservice mode): the page
+ * comes from the chat service in its wire form and is written as it came, not decoded and
+ * encoded again (docs/perf.md §7); its typed errors map as before. The full suite over
+ * `ChatClient` alone is MessagesHttp.test.ts.
+ */
+import { describe, expect, layer } from "@effect/vitest"
+import { Effect, Layer, Schema } from "effect"
+import { ChatPageRpcs } from "@pylon/contracts/ChatRpcs"
+import type { MessagesPage } from "@pylon/contracts/ChatRpcs"
+import { NotRoomMember } from "@pylon/contracts/Errors"
+import { RoomId, UserId } from "@pylon/contracts/Ids"
+import { MessagesResponse } from "@pylon/contracts/Messages"
+import { inProcessClientLayer } from "@pylon/platform/rpc/InternalRpc"
+import { ChatPassThroughHandlersLive } from "@pylon/chat-service/ChatHandlers"
+import { ChatService } from "@pylon/chat-service/ChatService"
+import { ChatServiceLive } from "@pylon/chat-service/ChatServiceApp"
+import { ChatPageClient } from "../src/clients/ServiceClients.ts"
+import { gatewayLayer } from "./support/GatewayHarness.ts"
+import { expectError, expectOk, get, newUser, post } from "./support/Http.ts"
+
+const user = (tag: string) =>
+  Effect.map(newUser(tag), ({ session }) => ({ id: UserId.make(session.user.id), token: session.token }))
+
+const createRoom = (token: string) =>
+  Effect.map(
+    post("/api/v1/rooms", { bearer: token, json: { name: "history", type: "group", member_ids: [] } }),
+    (result) => RoomId.make(expectOk<{ readonly room: { readonly id: string } }>(result, 201).room.id)
+  )
+
+const history = (token: string, room: string, query = "") => get(`/api/v1/rooms/${room}/messages${query}`, { bearer: token })
+
+const PageClientInProcess = inProcessClientLayer(ChatPageClient, ChatPageRpcs).pipe(
+  Layer.provide(ChatPassThroughHandlersLive),
+  Layer.provide(ChatServiceLive)
+)
+
+layer(Layer.provideMerge(ChatServiceLive, gatewayLayer({ chatPages: PageClientInProcess })), {
+  excludeTestServices: true,
+  timeout: "60 seconds"
+})("history over ChatPageClient", (it) => {
+  describe("pages", () => {
+    it.effect("the body is the chat service's page, the same JSON as the decoded page encoded", () =>
+      Effect.gen(function*() {
+        const alice = yield* user("alice")
+        const room = yield* createRoom(alice.token)
+        yield* ChatService.use((chat) =>
+          Effect.forEach(["one", "two \"quoted\"", "three"], (content) =>
+            chat.send({ user_id: alice.id, room_id: room, content, msg_type: "text", client_msg_id: null }))
+        )
+        for (const [query, payload] of [["", { limit: 50 }], ["?limit=2", { limit: 2 }], ["?after_seq=1", { limit: 50, after_seq: 1 }]] as const) {
+          const result = yield* history(alice.token, room, query)
+          const decoded = yield* ChatService.use((chat) => chat.getMessages({ user_id: alice.id, room_id: room, ...payload }))
+          expect(result.status).toBe(200)
+          expect(result.text).toBe(JSON.stringify({ success: true, data: yield* Schema.encodeEffect(MessagesResponse)(decoded) }))
+        }
+      }))
+
+    it.effect("errors map as over ChatClient; bad input is still refused at the edge", () =>
+      Effect.gen(function*() {
+        const alice = yield* user("alice")
+        const mallory = yield* user("mallory")
+        const room = yield* createRoom(alice.token)
+        expectError(yield* history(mallory.token, room), 403, "forbidden")
+        expectError(yield* history(alice.token, "not-a-uuid"), 400, "bad_request")
+        expectError(yield* history(alice.token, room, "?limit=abc"), 400, "bad_request")
+      }))
+  })
+})
+
+/** A page no `MessagesResponse` encoding produces (the offset is not normalised): proof it is not re-encoded. */
+const verbatim: MessagesPage = {
+  messages: [{
+    id: "0190b3a2-1111-7111-8111-111111111111",
+    room_id: "0190b3a2-3333-7333-8333-333333333333",
+    seq: 7,
+    sender: { id: "0190b3a2-2222-7222-8222-222222222222", username: "x", display_name: null, avatar_url: null },
+    content: "as sent",
+    msg_type: "text",
+    client_msg_id: null,
+    created_at: "2026-01-01T01:00:00.000+01:00"
+  }],
+  has_more: true
+}
+
+const StubPages = inProcessClientLayer(ChatPageClient, ChatPageRpcs).pipe(
+  Layer.provide(ChatPageRpcs.toLayer({
+    GetMessages: (payload) =>
+      payload.limit === 13 ? Effect.fail(new NotRoomMember({ room_id: payload.room_id })) : Effect.succeed(verbatim)
+  }))
+)
+
+layer(gatewayLayer({ chatPages: StubPages }), { excludeTestServices: true, timeout: "60 seconds" })(
+  "history passes the page through",
+  (it) => {
+    it.effect("writes the client's page unchanged and maps its typed error", () =>
+      Effect.gen(function*() {
+        const alice = yield* user("alice")
+        const room = yield* createRoom(alice.token)
+        const result = yield* history(alice.token, room)
+        expect(result.text).toBe(JSON.stringify({ success: true, data: verbatim }))
+        expectError(yield* history(alice.token, room, "?limit=13"), 403, "forbidden")
+      }))
+  }
+)
