@@ -103,6 +103,7 @@ case "$cmd" in
     # machine (minutes of CPU, docs/adr/0010), so it builds and starts in the background from here
     # while the static checks run; the test waits for it (and fails with this log if the job failed).
     # Only the trace test's processes export (it passes the endpoint itself), so it is not exported here.
+    step "Jaeger for the trace test: built once and started in the background (log .pylon/infra/jaeger/ensure.log)"
     mkdir -p .pylon/infra/jaeger
     eval "$(bash scripts/jaeger.sh env)"
     unset OTEL_EXPORTER_OTLP_ENDPOINT
