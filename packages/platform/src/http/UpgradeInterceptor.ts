@@ -4,10 +4,11 @@
  * ping/pong, `bufferedAmount`, per-socket close codes), so it owns its `ws` server and claims
  * `/ws` upgrades here; every other upgrade continues to Effect as usual (docs/adr/0002).
  */
-import { Server } from "node:http"
+import { Server, ServerResponse } from "node:http"
 import type { IncomingMessage } from "node:http"
 import type { Duplex } from "node:stream"
 import { Context } from "effect"
+import { SECURITY_HEADERS } from "./SecurityHeaders.ts"
 
 /**
  * Returns true when it took the upgrade (and is now responsible for the socket). `onServerClose`
@@ -26,13 +27,43 @@ export const UpgradeInterceptor = Context.Reference<UpgradeHandler | undefined>(
 const isUpgradeArgs = (args: ReadonlyArray<unknown>): args is [IncomingMessage, Duplex, Buffer] =>
   args.length >= 3 && Buffer.isBuffer(args[2])
 
-/** An http.Server that offers each `upgrade` event to `intercept` before its own listeners. */
+const isServerResponse = (value: unknown): value is ServerResponse => value instanceof ServerResponse
+
+const NOT_YET_SERVING = JSON.stringify({
+  success: false,
+  error: { code: "service_unavailable", message: "the server is starting; retry shortly" }
+})
+
+/**
+ * Effect's server listens as soon as it is built but attaches its request handler only later; a
+ * request in between would never be answered (a readiness probe without a deadline hangs on it).
+ * It gets a 503 envelope instead, and its connection is closed.
+ */
+const answerNotYetServing = (response: ServerResponse): void => {
+  response.writeHead(503, {
+    ...SECURITY_HEADERS,
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(NOT_YET_SERVING),
+    "retry-after": "1",
+    connection: "close"
+  })
+  response.end(NOT_YET_SERVING)
+}
+
+/**
+ * An http.Server that offers each `upgrade` event to `intercept` before its own listeners, and
+ * answers requests that arrive before any request handler is attached with a 503.
+ */
 export class UpgradeRoutingServer extends Server {
   intercept: UpgradeHandler | undefined = undefined
 
   override emit(event: string, ...args: Array<unknown>): boolean {
     if (event === "upgrade" && this.intercept !== undefined && isUpgradeArgs(args)) {
       if (this.intercept(args[0], args[1], args[2])) return true
+    }
+    if (event === "request" && this.listenerCount("request") === 0 && isServerResponse(args[1])) {
+      answerNotYetServing(args[1])
+      return true
     }
     return super.emit(event, ...args)
   }
