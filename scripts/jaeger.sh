@@ -75,7 +75,15 @@ cmd_build() {
   exec 7>"$HOME_DIR/.build.lock"
   flock -w 3600 7 || die "another build holds $HOME_DIR/.build.lock"
   [ -x "$BIN" ] && return 0
-  command -v go >/dev/null 2>&1 || die "Go is needed to build $MODULE@$VERSION (or install a jaeger binary at $BIN)"
+  if ! command -v go >/dev/null 2>&1; then
+    # A fresh machine: Debian's Go, which may be older than the module needs, so the build runs on a
+    # toolchain the Go module proxy serves (GOTOOLCHAIN; override with PYLON_JAEGER_GOTOOLCHAIN).
+    [ "$(id -u)" -eq 0 ] || die "Go is needed to build $MODULE@$VERSION (apt-get install golang-go, or install a jaeger binary at $BIN)"
+    log "apt-get install -y golang-go (to build Jaeger once)"
+    { apt-get update -qq && apt-get install -y -qq -o Dpkg::Use-Pty=0 golang-go; } >&2 </dev/null 3>&- 9>&- 7>&- \
+      || die "apt-get install golang-go failed"
+    export GOTOOLCHAIN="${PYLON_JAEGER_GOTOOLCHAIN:-go1.27.3}"
+  fi
   local started=$SECONDS source_dir src="$HOME_DIR/src.tmp" out="$HOME_DIR/bin.tmp"
   # A build cache of its own (about 1.6 GB), deleted once the binary exists: nothing rebuilds this version.
   local gocache="${PYLON_JAEGER_GOCACHE:-$HOME_DIR/gocache.tmp}"

@@ -51,7 +51,8 @@ const makeApp = () => {
       return respondOk({ sub: user.sub, username: user.username })
     })
   })
-  const app = Layer.mergeAll(routes, EnvelopeMiddleware).pipe(
+  const app = routes.pipe(
+    Layer.provideMerge(EnvelopeMiddleware),
     Layer.provideMerge([auth, ServerConfig.make({ port: 0, host: "127.0.0.1", env: "test", corsOrigins: [] })])
   )
   const { handler, dispose } = HttpRouter.toWebHandler(app, { disableLogger: true })
