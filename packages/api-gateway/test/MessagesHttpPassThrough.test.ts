@@ -1,7 +1,7 @@
 /**
  * `GET /api/v1/rooms/{id}/messages` with `ChatPageClient` present (microservice mode): the page
  * comes from the chat service in its wire form and is written as it came, not decoded and
- * encoded again (docs/perf.md §7); its typed errors map as before. The full suite over
+ * encoded again (docs/perf.md §8); its typed errors map as before. The full suite over
  * `ChatClient` alone is MessagesHttp.test.ts.
  */
 import { describe, expect, layer } from "@effect/vitest"

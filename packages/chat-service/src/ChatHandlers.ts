@@ -4,7 +4,7 @@
  * - `ChatHandlersLive` (`ChatRpcs`): in-process callers (embedded mode, tests), `GetMessages`
  *   answering decoded `Message`s.
  * - `ChatPassThroughHandlersLive` (`ChatRpcsPassThrough`): what `/rpc` serves, `GetMessages`
- *   answering the page as PostgreSQL built it; the same wire as `ChatRpcs` (docs/perf.md §7).
+ *   answering the page as PostgreSQL built it; the same wire as `ChatRpcs` (docs/perf.md §8).
  */
 import { ChatRpcs, ChatRpcsPassThrough } from "@pylon/contracts/ChatRpcs"
 import { Effect } from "effect"

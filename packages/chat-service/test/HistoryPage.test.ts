@@ -2,7 +2,7 @@
  * The history page PostgreSQL builds as JSON (`MESSAGE_JSON`, `PgMessageRepository.memberPage`)
  * is byte for byte what encoding the same rows through the contract gives: rows selected with
  * `MESSAGE_COLUMNS`, decoded by `MessageRow`, made `Message`s and encoded as `MessagesResponse`
- * (the path before docs/perf.md §7). Covers every cursor, `has_more`, null and non-null optional
+ * (the path before docs/perf.md §8). Covers every cursor, `has_more`, null and non-null optional
  * columns, text that needs JSON escaping, and a timestamp with microseconds.
  */
 import { describe, expect, layer } from "@effect/vitest"

@@ -41,7 +41,7 @@ const GetMessagesError = Schema.Union([RoomNotFound, NotRoomMember, MessageNotFo
 
 /**
  * A value already in `S`'s wire (encoded) form, checked only to be a JSON object: for a value
- * built by our own service (docs/perf.md §7, the trust decision), never for outside input.
+ * built by our own service (docs/perf.md §8, the trust decision), never for outside input.
  */
 const trustedEncoded = <S extends Schema.Top>() =>
   Schema.declare(

@@ -1,7 +1,7 @@
 /**
  * `GetMessagesPassThrough` (the page in its wire form, shape-checked only) and
  * `ChatRpcs.GetMessages` (full `MessagesResponse`) share one wire: what either side's server
- * writes, the other side's client reads, for arbitrary pages (docs/perf.md §7).
+ * writes, the other side's client reads, for arbitrary pages (docs/perf.md §8).
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Arbitrary, Effect, Exit, Schema } from "effect"

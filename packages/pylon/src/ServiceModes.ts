@@ -28,7 +28,7 @@ import { roomServiceApp } from "@pylon/room-service/RoomServiceApp"
 /** Where the gateway finds each service's `/rpc` (README: `*_SERVICE_URL`). */
 const RoomsRemote = rpcClientLayerFromConfig(RoomsClient, RoomRpcs, "ROOM_SERVICE_URL", "http://127.0.0.1:9003")
 const ChatRemote = rpcClientLayerFromConfig(ChatClient, ChatRpcs, "CHAT_SERVICE_URL", "http://127.0.0.1:9001")
-/** The HTTP history route's pass-through `GetMessages` (docs/perf.md §7), on its own connection. */
+/** The HTTP history route's pass-through `GetMessages` (docs/perf.md §8), on its own connection. */
 const ChatPageRemote = rpcClientLayerFromConfig(ChatPageClient, ChatPageRpcs, "CHAT_SERVICE_URL", "http://127.0.0.1:9001")
 const PresenceRemote = rpcClientLayerFromConfig(
   PresenceClient,

@@ -4,7 +4,7 @@
  * room id and query with the contract Schemas (limit default 50, clamped to 100; bad input is
  * 400), and asks the chat service for the page. Over the network (`ChatPageClient`, microservice
  * mode) the page arrives in its wire form, shape-checked only, and is written as it came
- * (docs/perf.md §7); in process (`ChatClient` only) it is the decoded page, encoded here.
+ * (docs/perf.md §8); in process (`ChatClient` only) it is the decoded page, encoded here.
  */
 import { Effect, Option } from "effect"
 import { RoomId } from "@pylon/contracts/Ids"
