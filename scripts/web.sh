@@ -24,7 +24,7 @@ inputs_hash() {
 build() {
   local hash="$1"
   log "building the web client (vite build packages/web)"
-  (cd "$ROOT" && "$ROOT/node_modules/.bin/vite" build packages/web --logLevel warn >&2)
+  (cd "$ROOT" && "$WEB/node_modules/.bin/vite" build packages/web --logLevel warn >&2)
   echo "$hash" >"$STAMP"
 }
 
