@@ -312,7 +312,7 @@ layer(gatewayLayer({ rateLimits: { createRoom: CREATE_ROOM_BUDGET } }))("Connect
     }
   })
 
-  it.effect("buf curl (offline, schema from proto/) calls AuthService and RoomService", () =>
+  it.effect("buf curl (offline, schema from proto/) calls one unary RPC or more of every service, in every protocol", () =>
     Effect.gen(function*() {
       const { baseUrl } = yield* Gateway
       const bufCurl = (protocol: string, rpc: string, body: unknown, token?: string) =>
@@ -323,6 +323,8 @@ layer(gatewayLayer({ rateLimits: { createRoom: CREATE_ROOM_BUDGET } }))("Connect
             REPO_ROOT,
             "--protocol",
             protocol,
+            // gRPC needs HTTP/2; over cleartext that is h2c with prior knowledge.
+            ...(protocol === "grpc" ? ["--http2-prior-knowledge"] : []),
             ...(token === undefined ? [] : ["-H", `Authorization: Bearer ${token}`]),
             "-d",
             JSON.stringify(body),
@@ -341,6 +343,21 @@ layer(gatewayLayer({ rateLimits: { createRoom: CREATE_ROOM_BUDGET } }))("Connect
         token
       )
       expect(created).toMatchObject({ room: { name: "curl", type: "ROOM_TYPE_GROUP", memberCount: "1" }, created: true })
+      const roomId = (created as { readonly room: { readonly id: string } }).room.id
+      const userId = (registered as { readonly user: { readonly id: string } }).user.id
+
+      const validated = yield* bufCurl("grpc", "pylon.gateway.v1.GatewayService/ValidateToken", { token })
+      expect(validated).toMatchObject({ valid: true, userId, username: credentials.username })
+      const sent = yield* bufCurl("grpc", "pylon.chat.v1.ChatService/SendMessage", { roomId, content: "via buf curl" }, token)
+      expect(sent).toMatchObject({ message: { roomId, senderId: userId, content: "via buf curl" }, created: true })
+      const history = yield* bufCurl("connect", "pylon.chat.v1.ChatService/GetMessages", { roomId }, token)
+      expect((history as { readonly messages: ReadonlyArray<{ readonly content: string }> }).messages.map((m) => m.content))
+        .toEqual(["via buf curl"])
+      expect(yield* bufCurl("grpcweb", "pylon.presence.v1.PresenceService/SetOnline", { connectionId: "curl" }, token)).toEqual({})
+      const presence = yield* bufCurl("grpc", "pylon.presence.v1.PresenceService/GetRoomPresence", { roomId }, token)
+      expect(presence).toMatchObject({ presences: [{ userId, roomId, status: "PRESENCE_STATUS_ONLINE" }] })
+      // A new user has no notifications: every field is at its default, so the JSON is empty.
+      expect(yield* bufCurl("connect", "pylon.notification.v1.NotificationService/GetNotifications", {}, token)).toEqual({})
     }))
 
   it.effect("the raw Connect JSON wire: camelCase JSON in and out, errors as {code, message}", () =>
