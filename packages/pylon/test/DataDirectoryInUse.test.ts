@@ -77,12 +77,21 @@ const waitForOutput = (dev: DevProcess, pattern: RegExp) =>
     return yield* Effect.die(new Error(`no ${pattern} from pylon dev within ${START_DEADLINE_MS} ms:\n${dev.output()}`))
   })
 
-/** The base URL once the process says where it listens (the OS picked the port). */
+/**
+ * The base URL once the process says where it listens (the OS picked the port) and its `/health`
+ * answers: the server listens a moment before its routes are attached (it answers 503 meanwhile).
+ */
 const baseUrlOf = (dev: DevProcess) =>
-  Effect.map(
-    waitForOutput(dev, /listening on https?:\/\/[^\s/]+:(\d+)/i),
-    (match) => `http://127.0.0.1:${match[1]}`
-  )
+  Effect.gen(function*() {
+    const match = yield* waitForOutput(dev, /Pylon is listening on https?:\/\/[^\s/"]+:(\d+)/)
+    const url = `http://127.0.0.1:${match[1]}`
+    const deadline = Date.now() + START_DEADLINE_MS
+    while ((yield* request(url, "GET", "/health")).status !== 200) {
+      if (Date.now() > deadline) return yield* Effect.die(new Error(`${url}/health never answered 200:\n${dev.output()}`))
+      yield* Effect.sleep("100 millis")
+    }
+    return url
+  })
 
 const exitWithin = (dev: DevProcess, millis: number) =>
   exitCode(dev.child).pipe(

@@ -4,8 +4,7 @@
  * ping/pong, `bufferedAmount`, per-socket close codes), so it owns its `ws` server and claims
  * `/ws` upgrades here; every other upgrade continues to Effect as usual (docs/adr/0002).
  */
-import { Server, ServerResponse } from "node:http"
-import type { IncomingMessage } from "node:http"
+import { IncomingMessage, Server, ServerResponse } from "node:http"
 import type { Duplex } from "node:stream"
 import { Context } from "effect"
 import { SECURITY_HEADERS } from "./SecurityHeaders.ts"
@@ -28,6 +27,7 @@ const isUpgradeArgs = (args: ReadonlyArray<unknown>): args is [IncomingMessage, 
   args.length >= 3 && Buffer.isBuffer(args[2])
 
 const isServerResponse = (value: unknown): value is ServerResponse => value instanceof ServerResponse
+const isIncomingMessage = (value: unknown): value is IncomingMessage => value instanceof IncomingMessage
 
 const NOT_YET_SERVING = JSON.stringify({
   success: false,
@@ -39,7 +39,8 @@ const NOT_YET_SERVING = JSON.stringify({
  * request in between would never be answered (a readiness probe without a deadline hangs on it).
  * It gets a 503 envelope instead, and its connection is closed.
  */
-const answerNotYetServing = (response: ServerResponse): void => {
+const answerNotYetServing = (request: IncomingMessage, response: ServerResponse): void => {
+  request.resume() // read and drop any body, so the client is not cut off while still sending it
   response.writeHead(503, {
     ...SECURITY_HEADERS,
     "content-type": "application/json",
@@ -61,8 +62,8 @@ export class UpgradeRoutingServer extends Server {
     if (event === "upgrade" && this.intercept !== undefined && isUpgradeArgs(args)) {
       if (this.intercept(args[0], args[1], args[2])) return true
     }
-    if (event === "request" && this.listenerCount("request") === 0 && isServerResponse(args[1])) {
-      answerNotYetServing(args[1])
+    if (event === "request" && this.listenerCount("request") === 0 && isIncomingMessage(args[0]) && isServerResponse(args[1])) {
+      answerNotYetServing(args[0], args[1])
       return true
     }
     return super.emit(event, ...args)
