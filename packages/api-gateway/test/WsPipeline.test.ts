@@ -214,17 +214,9 @@ describe("FrameBudget.takeMany", () => {
 
 describe("ConnectionLimits", () => {
   const settings = WsSettings.make({
-    pingIntervalMs: 25_000,
-    idleTimeoutMs: 60_000,
-    outboundQueue: 1024,
-    socketHighWaterBytes: 256 * 1024,
-    presenceLeaseMs: 60_000,
-    inboundBufferBytes: 128 * 1024,
-    maxFramesInFlight: 16,
-    rpcTimeoutMs: 10_000,
+    ...WsSettings.defaults,
     maxConnectionsPerUser: 2,
-    maxConnectionsPerAddress: 3,
-    typingThrottleMs: 1_000
+    maxConnectionsPerAddress: 3
   })
 
   it.effect("caps connections per user and per address, and frees a slot when its connection ends", () =>
