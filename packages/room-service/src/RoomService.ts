@@ -171,9 +171,12 @@ export class RoomService extends Context.Service<RoomService, {
         return yield* repo.searchChannels(q, search.limit)
       })
 
-      // pylon_rooms_created_total counts rooms that did not exist before (not a direct room found again).
+      // pylon_rooms_created_total counts rooms that did not exist before (not a direct room found
+      // again), by the new room's type (direct, group, channel).
       const createCounted = (userId: UserId, request: CreateRoomRequest) =>
-        create(userId, request).pipe(Effect.tap((result) => result.created ? Metric.update(roomsCreated, 1) : Effect.void))
+        create(userId, request).pipe(Effect.tap((result) =>
+          result.created ? Metric.update(Metric.withAttributes(roomsCreated, { room_type: result.room.type }), 1) : Effect.void
+        ))
 
       return RoomService.of({ create: createCounted, get, list, members, join, leave, checkMembership, listChannels })
     })

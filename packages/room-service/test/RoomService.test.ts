@@ -5,13 +5,14 @@
  */
 import { randomBytes, randomUUID } from "node:crypto"
 import { describe, expect, layer } from "@effect/vitest"
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Metric } from "effect"
 import type { RpcClient, RpcClientError } from "effect/rpc"
 import { SqlClient } from "effect/sql/SqlClient"
 import { RoomId, UserId } from "@pylon/contracts/Ids"
 import { RoomRpcs } from "@pylon/contracts/RoomRpcs"
 import type { Room, RoomType } from "@pylon/contracts/Rooms"
 import { formatTimestamp } from "@pylon/contracts/Time"
+import { roomsCreated } from "@pylon/platform/observability/OriginalMetrics"
 import { inProcessClientLayer } from "@pylon/platform/rpc/InternalRpc"
 import { TestDatabase } from "@pylon/testkit/TestDatabase"
 import { escapeLikePattern } from "../src/PgRoomRepository.ts"
@@ -75,6 +76,16 @@ const ownerOf = (roomId: RoomId) =>
 
 const unknownRoom = () => RoomId.make(randomUUID())
 
+/** `pylon_rooms_created_total` per room_type (the process-wide registry; this file's tests run one at a time). */
+const createdByType = Effect.gen(function*() {
+  const counts: Record<string, number> = {}
+  for (const room_type of ["direct", "group", "channel", "all"]) {
+    const state = yield* Metric.value(Metric.withAttributes(roomsCreated, { room_type }))
+    counts[room_type] = Number(state.count)
+  }
+  return counts
+})
+
 layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("RoomRpcs in process", (it) => {
   describe("CreateRoom", () => {
     it.effect("group: the creator is owner, others members; the Room shape is complete", () =>
@@ -93,6 +104,25 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("RoomRpcs
         expect(room.last_message_at).toBeNull()
         expect(formatTimestamp(room.created_at)).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
         expect(yield* memberRoles(room.id)).toEqual({ [alice.id]: "owner", [bob.id]: "member", [carol.id]: "member" })
+      }))
+
+    it.effect("pylon_rooms_created_total counts new rooms by their room_type, not a direct room found again", () =>
+      Effect.gen(function*() {
+        const alice = yield* newUser()
+        const bob = yield* newUser()
+        const before = yield* createdByType
+        yield* createRoom(alice.id, "direct", [bob.id])
+        yield* createRoom(bob.id, "direct", [alice.id]) // the same pair: found, not created
+        yield* createRoom(alice.id, "group", [bob.id])
+        yield* createRoom(alice.id, "group")
+        yield* createRoom(alice.id, "channel")
+        const after = yield* createdByType
+        expect({
+          direct: (after["direct"] ?? 0) - (before["direct"] ?? 0),
+          group: (after["group"] ?? 0) - (before["group"] ?? 0),
+          channel: (after["channel"] ?? 0) - (before["channel"] ?? 0),
+          all: (after["all"] ?? 0) - (before["all"] ?? 0)
+        }).toEqual({ direct: 1, group: 2, channel: 1, all: 0 })
       }))
 
     it.effect("group and channel may have no other members", () =>

@@ -29,7 +29,7 @@ const overview: DashboardSpec = {
       panels: [
         stat("HTTP requests / s", "reqps", `sum(rate(pylon_http_requests_total{${HTTP}}[5m]))`),
         stat("Active WebSocket connections", "short", `sum(pylon_websocket_connections_active{${NS}})`),
-        stat("Users online", "short", `sum(pylon_users_online{${NS}})`),
+        stat("Users online", "short", `max(pylon_users_online{${NS}})`),
         stat("Messages sent (1 h)", "short", `sum(increase(pylon_messages_sent_total{${NS}}[1h]))`),
         stat(
           "HTTP 5xx ratio",
@@ -330,7 +330,7 @@ const business: DashboardSpec = {
     {
       title: "Now",
       panels: [
-        stat("Users online", "short", `sum(pylon_users_online{${NS}})`),
+        stat("Users online", "short", `max(pylon_users_online{${NS}})`),
         stat("Rooms created (24 h)", "short", `sum(increase(pylon_rooms_created_total{${NS}}[24h]))`),
         stat("Messages sent (24 h)", "short", `sum(increase(pylon_messages_sent_total{${NS}}[24h]))`),
         stat("Active connections", "short", `sum(pylon_websocket_connections_active{${NS}})`)
@@ -349,9 +349,12 @@ const business: DashboardSpec = {
         }]),
         series("WebSocket connections and users online", "short", [
           { expr: `sum by (room_type) (pylon_websocket_connections_active{${NS}})`, legend: "connections {{room_type}}" },
-          { expr: `sum(pylon_users_online{${NS}})`, legend: "users online" }
+          { expr: `max(pylon_users_online{${NS}})`, legend: "users online" }
         ]),
-        series("Rooms created / s", "short", [{ expr: `sum(rate(pylon_rooms_created_total{${NS}}[5m]))`, legend: "rooms / s" }]),
+        series("Rooms created / s by room type", "short", [{
+          expr: `sum by (room_type) (rate(pylon_rooms_created_total{${NS}}[5m]))`,
+          legend: "{{room_type}}"
+        }]),
         series("Presence changes / s", "short", [{
           expr: `sum by (status) (rate(pylon_presence_changes_total{${NS}}[5m]))`,
           legend: "{{status}}"

@@ -14,7 +14,7 @@
  * | pylon_kafka_messages_consumed_total      | topic, consumer_group           | NotificationConsumer            |
  * | pylon_websocket_connections_active       | room_type ("all")               | gateway WsSession               |
  * | pylon_messages_sent_total                | room_type, message_type         | chat service, per stored message|
- * | pylon_rooms_created_total                | -                               | room service                    |
+ * | pylon_rooms_created_total                | room_type                       | room service                    |
  * | pylon_users_online                       | -                               | presence service                |
  *
  * `path` is the route template (`/api/v1/rooms/:roomId`), never the raw URL, and `unmatched` for
@@ -60,9 +60,11 @@ export const websocketConnectionsActive = Metric.gauge("pylon_websocket_connecti
 export const ALL_ROOM_TYPES = "all"
 
 export const messagesSent = Metric.counter("pylon_messages_sent_total", {
-  description: "Messages stored, by the room's type (room_type) and message_type"
+  description: "Messages stored, by room_type (\"all\": the send path does not return the room's type) and message_type"
 })
-export const roomsCreated = Metric.counter("pylon_rooms_created_total", { description: "Rooms created" })
+export const roomsCreated = Metric.counter("pylon_rooms_created_total", {
+  description: "Rooms created, by room_type (direct, group, channel)"
+})
 export const usersOnline = Metric.gauge("pylon_users_online", {
   description: "Users with at least one live connection (the presence store's count)"
 })
