@@ -1,9 +1,14 @@
 /**
  * The microservice topology for a test file: a fresh migrated PostgreSQL database (dropped
- * afterwards), free random ports, and `startStack` running the room, chat and presence services
- * and two gateways as separate `node packages/pylon/src/main.ts` processes on the real Redis and
- * Kafka, with random JWT and internal-RPC secrets. Everything stops when the layer is released.
- * Set `PYLON_TEST_LOGS=1` to see the processes' output.
+ * afterwards), free random ports, and `startStack` running the room, chat, presence and
+ * notification services and two gateways as separate `node packages/pylon/src/main.ts` processes
+ * on the real Redis and Kafka, with random JWT and internal-RPC secrets — the `npm run dev:stack`
+ * topology. Everything stops when the layer is released. Set `PYLON_TEST_LOGS=1` to see the
+ * processes' output.
+ *
+ * The notification service consumes the shared `message-events` topic in a consumer group of its
+ * own (no other stack's consumer takes this one's events), started at the topic's current end (it
+ * does not wade through every earlier run's events first).
  */
 import { randomBytes } from "node:crypto"
 import { Config, Context, Effect, Layer, Redacted } from "effect"
@@ -11,11 +16,13 @@ import type { RunningService } from "../../src/ServiceProcess.ts"
 import { startStack } from "../../src/Stack.ts"
 import { TestDatabase, TestDatabaseInfo } from "@pylon/testkit/TestDatabase"
 import { freePorts } from "../../src/FreePorts.ts"
+import { MESSAGE_EVENTS_TOPIC } from "@pylon/contracts/Events"
+import { startGroupAtEnd } from "@pylon/testkit/KafkaGroupAtEnd"
 
 export interface TopologyShape {
   /** Gateway A and gateway B, in that order. */
   readonly gateways: readonly [RunningService, RunningService]
-  /** room, chat, presence. */
+  /** room, chat, presence, notification. */
   readonly services: ReadonlyArray<RunningService>
   readonly databaseName: string
   readonly env: Readonly<Record<string, string>>
@@ -37,7 +44,7 @@ const GENEROUS_LIMITS: Record<string, string> = {
 }
 
 /**
- * How long each process gets to answer `/ready`: five Node processes start here at once, next to
+ * How long each process gets to answer `/ready`: six Node processes start here at once, next to
  * other test files, and on the small shared box the tests run on a gateway has needed more than
  * the 60 s `startService` gives by default.
  */
@@ -55,24 +62,35 @@ export const TopologyStack = (env: Readonly<Record<string, string>> = {}) =>
     Topology,
     Effect.gen(function*() {
       const database = yield* TestDatabaseInfo
-      const ports = yield* freePorts(5)
-      const [room, chat, presence, gatewayA, gatewayB] = ports
-      if (room === undefined || chat === undefined || presence === undefined || gatewayA === undefined || gatewayB === undefined) {
+      const ports = yield* freePorts(6)
+      const [room, chat, presence, notification, gatewayA, gatewayB] = ports
+      if (
+        room === undefined || chat === undefined || presence === undefined || notification === undefined ||
+        gatewayA === undefined || gatewayB === undefined
+      ) {
         return yield* Effect.die(new Error("could not find free ports"))
       }
+      const kafkaBrokers = yield* required("KAFKA_BROKERS")
+      const notificationGroup = env["NOTIFICATION_CONSUMER_GROUP"] ?? `pylon-test-topology-${randomBytes(6).toString("hex")}`
       const stackEnv: Record<string, string> = {
         APP_ENV: "development",
         APP_HOST: "127.0.0.1",
         DATABASE_URL: Redacted.value(database.url),
         REDIS_URL: yield* required("REDIS_URL"),
-        KAFKA_BROKERS: yield* required("KAFKA_BROKERS"),
+        KAFKA_BROKERS: kafkaBrokers,
         JWT_SECRET: randomBytes(32).toString("base64url"),
         INTERNAL_RPC_SECRET: randomBytes(32).toString("base64url"),
+        NOTIFICATION_CONSUMER_GROUP: notificationGroup,
         ...GENEROUS_LIMITS,
         ...env
       }
+      yield* startGroupAtEnd(
+        kafkaBrokers.split(",").map((broker) => broker.trim()),
+        notificationGroup,
+        env["NOTIFICATION_TOPIC"] ?? MESSAGE_EVENTS_TOPIC
+      )
       const started = yield* startStack(
-        { room, chat, presence, gateways: [gatewayA, gatewayB] },
+        { room, chat, presence, notification, gateways: [gatewayA, gatewayB] },
         stackEnv,
         { quiet: process.env.PYLON_TEST_LOGS === undefined, readyTimeoutMs: READY_TIMEOUT_MS }
       )
