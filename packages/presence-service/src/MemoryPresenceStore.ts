@@ -108,7 +108,9 @@ export const make = Effect.sync(() => {
     return expired
   }).pipe(Effect.withSpan("PresenceStore.sweep"))
 
-  return PresenceStore.of({ connect, disconnect, presence, typing, typingIn, sweep })
+  const onlineCount = Effect.sync(() => reported.size)
+
+  return PresenceStore.of({ connect, disconnect, presence, typing, typingIn, sweep, onlineCount })
 })
 
 export const layer: Layer.Layer<PresenceStore> = Layer.effect(PresenceStore, make)

@@ -21,7 +21,6 @@ import type { ConnectionId, PresenceStatus } from "@pylon/contracts/Presence"
 import { timestampFromDate } from "@pylon/contracts/Time"
 import { RealtimeBus } from "@pylon/platform/bus/RealtimeBus"
 import { PRESENCE_CHANNEL } from "@pylon/platform/bus/Channels"
-import { usersOnline } from "@pylon/platform/observability/OriginalMetrics"
 import { PresenceConfig } from "./PresenceConfig.ts"
 import { PresenceStore } from "./PresenceStore.ts"
 import type { PresenceState } from "./PresenceStore.ts"
@@ -74,9 +73,6 @@ export class PresenceService extends Context.Service<PresenceService, {
       yield* Metric.update(publishFailures, 0) // a series before the first failure (dashboards show 0)
 
       const publishChange = Effect.fn("PresenceService.publishChange")(function*(change: UserPresence) {
-        // The store reports each transition once across replicas, so the replicas' gauges sum to the
-        // users online (docs/adr/0007-metric-names.md: a restarted replica starts from 0 again).
-        yield* Metric.modify(usersOnline, change.status === "online" ? 1 : -1)
         const payload = yield* Effect.orDie(encodeChange(change))
         yield* bus.publish(PRESENCE_CHANNEL, payload).pipe(
           Effect.retry(publishRetry),

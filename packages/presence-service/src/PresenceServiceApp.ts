@@ -1,7 +1,8 @@
 /**
  * The presence service's Layer graph. `PresenceServiceLive` is the domain on its ports (any
  * `PresenceStore` and `RealtimeBus`, plus a `SqlClient` for membership); `PresenceLive` adds the RPC
- * handlers and the lease sweeper (embedded mode serves them through `inProcessClientLayer`);
+ * handlers, the lease sweeper and the users-online gauge (embedded mode serves them through
+ * `inProcessClientLayer`);
  * `presenceServiceApp` is the process: Redis adapters, `PresenceRpcs` at `/rpc`, `/health`,
  * `/ready` (PostgreSQL and Redis) and `/metrics` on the configured port.
  */
@@ -14,6 +15,7 @@ import { serve } from "@pylon/platform/http/HttpServerLive"
 import { rpcRoutes } from "@pylon/platform/rpc/InternalRpc"
 import { RedisClient } from "@pylon/platform/redis/Redis"
 import * as RedisRealtimeBus from "@pylon/platform/bus/RedisRealtimeBus"
+import { OnlineUsersGaugeLive } from "./OnlineUsersGauge.ts"
 import { PresenceConfig } from "./PresenceConfig.ts"
 import { PresenceHandlersLive } from "./PresenceHandlers.ts"
 import { PresenceService } from "./PresenceService.ts"
@@ -29,8 +31,11 @@ export const PresenceServiceLive = PresenceService.layer.pipe(
   Layer.provideMerge(PresenceConfig.layer)
 )
 
-/** RPC handlers and the sweeper on top of `PresenceServiceLive`; also outputs `PresenceService`. */
-export const PresenceLive = Layer.mergeAll(PresenceHandlersLive, PresenceSweeperLive).pipe(
+/**
+ * RPC handlers, the sweeper and the `pylon_users_online` refresher on top of `PresenceServiceLive`;
+ * also outputs `PresenceService`.
+ */
+export const PresenceLive = Layer.mergeAll(PresenceHandlersLive, PresenceSweeperLive, OnlineUsersGaugeLive).pipe(
   Layer.provideMerge(PresenceServiceLive)
 )
 

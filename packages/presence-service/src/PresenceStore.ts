@@ -70,6 +70,12 @@ export interface PresenceStoreService {
    * reported by exactly one call, however many replicas sweep concurrently.
    */
   readonly sweep: Effect.Effect<ReadonlyArray<ExpiredPresence>, Unavailable>
+  /**
+   * How many users the store has reported online (and not yet offline), across every replica:
+   * the number behind `pylon_users_online`. One cheap read (Redis `ZCARD`), not a scan; a user
+   * whose last lease lapsed counts until the next sweep reports them offline.
+   */
+  readonly onlineCount: Effect.Effect<number, Unavailable>
 }
 
 export class PresenceStore extends Context.Service<PresenceStore, PresenceStoreService>()(

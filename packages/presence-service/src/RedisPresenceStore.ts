@@ -7,7 +7,8 @@
  * test runs can share one Redis):
  * - `user:<userId>`   sorted set: connection id → lease expiry (ms); expires with the last lease
  * - `expiries`        sorted set: user id → expiry of that user's latest lease, for every user
- *                     REPORTED online; `sweep` scans it for users whose leases all lapsed
+ *                     REPORTED online; `sweep` scans it for users whose leases all lapsed, and
+ *                     its size (`ZCARD`) is `onlineCount`
  * - `seen:<userId>`   when the user's last lease ended (ms), kept for `LAST_SEEN_RETENTION`
  * - `typing:<roomId>` sorted set: user id → typing-mark expiry (ms)
  *
@@ -161,15 +162,22 @@ export const make = Effect.fnUntraced(function*(options: RedisPresenceStoreOptio
   const seenKey = (userId: string) => `${prefix}seen:${userId}`
   const typingKey = (roomId: string) => `${prefix}typing:${roomId}`
 
-  // EVALSHA keeps scripts off the wire; after a Redis restart the cache is empty, so send the source once more.
-  const run = (s: Script, keys: ReadonlyArray<string>, args: ReadonlyArray<string | number>) =>
-    redis.use(`presence.${s.name}`, (c) => c.evalsha(s.sha, keys.length, ...keys, ...args)).pipe(
-      Effect.catchIf(isNoScript, () => redis.use(`presence.${s.name}`, (c) => c.eval(s.source, keys.length, ...keys, ...args))),
+  // The Redis-down policy: `Unavailable` after `timeout`, logged.
+  const guarded = <A, E>(call: Effect.Effect<A, E>) =>
+    call.pipe(
       Effect.timeout(timeout),
       Effect.catch((cause) =>
         Effect.logWarning("presence store: Redis unavailable", cause).pipe(
           Effect.andThen(Effect.fail(new Unavailable({ message: "presence store unavailable" })))
         )
+      )
+    )
+
+  // EVALSHA keeps scripts off the wire; after a Redis restart the cache is empty, so send the source once more.
+  const run = (s: Script, keys: ReadonlyArray<string>, args: ReadonlyArray<string | number>) =>
+    guarded(
+      redis.use(`presence.${s.name}`, (c) => c.evalsha(s.sha, keys.length, ...keys, ...args)).pipe(
+        Effect.catchIf(isNoScript, () => redis.use(`presence.${s.name}`, (c) => c.eval(s.source, keys.length, ...keys, ...args)))
       )
     )
 
@@ -247,7 +255,12 @@ export const make = Effect.fnUntraced(function*(options: RedisPresenceStoreOptio
     return expired
   }).pipe(Effect.withSpan("PresenceStore.sweep"))
 
-  return PresenceStore.of({ connect, disconnect, presence, typing, typingIn, sweep })
+  // `expiries` holds exactly the users reported online, so its size is the count.
+  const onlineCount = guarded(redis.use("presence.onlineCount", (c) => c.zcard(expiriesKey))).pipe(
+    Effect.withSpan("PresenceStore.onlineCount")
+  )
+
+  return PresenceStore.of({ connect, disconnect, presence, typing, typingIn, sweep, onlineCount })
 })
 
 export const layerWith = (options: RedisPresenceStoreOptions): Layer.Layer<PresenceStore, never, RedisClient> =>

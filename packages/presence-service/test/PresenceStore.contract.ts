@@ -191,6 +191,25 @@ export const presenceStoreContract = <E>(
         expect(reported.toSorted()).toEqual(users.toSorted())
       }))
 
+    it.effect("onlineCount counts users reported online, once each however many connections", () =>
+      Effect.gen(function*() {
+        const store = yield* PresenceStore
+        const [alice, bob] = [freshUser(), freshUser()]
+        const [phone, laptop, desk] = [connection("phone"), connection("laptop"), connection("desk")]
+        // The store may be shared with earlier tests of this file (never with other files): deltas.
+        const before = yield* store.onlineCount
+        yield* store.connect(alice, phone, LONG)
+        yield* store.connect(alice, laptop, LONG)
+        yield* store.connect(bob, desk, LONG)
+        expect((yield* store.onlineCount) - before).toBe(2)
+        yield* store.disconnect(alice, phone)
+        expect((yield* store.onlineCount) - before).toBe(2)
+        yield* store.disconnect(alice, laptop)
+        expect((yield* store.onlineCount) - before).toBe(1)
+        yield* store.disconnect(bob, desk)
+        expect(yield* store.onlineCount).toBe(before)
+      }))
+
     it.effect("typing marks are per room and expire after their ttl", () =>
       Effect.gen(function*() {
         const store = yield* PresenceStore

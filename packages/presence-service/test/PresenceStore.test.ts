@@ -117,6 +117,7 @@ describe("RedisPresenceStore when Redis is unavailable", () => {
       const store = yield* RedisPresenceStore.make({ timeout: "100 millis" })
       const error = yield* Effect.flip(store.connect(freshUser(), connection("x"), "1 minute"))
       expect(error._tag).toBe("Unavailable")
+      expect((yield* Effect.flip(store.onlineCount))._tag).toBe("Unavailable")
     }).pipe(Effect.provide(hangingRedis)))
 })
 
