@@ -32,6 +32,8 @@ export interface BenchStackInfo {
   readonly database: string
   /** Sent as `X-Forwarded-For` (the stack trusts 127.0.0.1 as a proxy) so per-address auth limits use a key of our own. */
   readonly clientAddress: string
+  /** The stack's `INTERNAL_RPC_SECRET` (a micro-benchmark calls a service's `/rpc` directly). */
+  readonly internalSecret: string
 }
 
 const HIGH_LIMIT = "100000000"
@@ -95,11 +97,12 @@ export const startBenchStack = Effect.fn("BenchStack.start")(function*(
     return yield* new BenchError({ step: "stack", message: "no free ports" })
   }
   const keyPrefix = `pylon-bench:${runId}:`
+  const internalSecret = randomBytes(32).toString("hex")
   const env: Record<string, string> = {
     DATABASE_URL: database.url,
     REDIS_URL: yield* Config.String("REDIS_URL"),
     KAFKA_BROKERS: yield* Config.String("KAFKA_BROKERS"),
-    INTERNAL_RPC_SECRET: randomBytes(32).toString("hex"),
+    INTERNAL_RPC_SECRET: internalSecret,
     JWT_SECRET: randomBytes(32).toString("hex"),
     TRUSTED_PROXIES: "127.0.0.1,::1",
     PRESENCE_REDIS_KEY_PREFIX: `${keyPrefix}presence:`,
@@ -128,7 +131,8 @@ export const startBenchStack = Effect.fn("BenchStack.start")(function*(
     services: yield* Effect.forEach(stack.services, describe),
     database: database.name,
     // 198.18.0.0/15 is reserved for benchmarking (RFC 2544), so this key is nobody else's.
-    clientAddress: `198.18.${randomBytes(1)[0] ?? 0}.${randomBytes(1)[0] ?? 1}`
+    clientAddress: `198.18.${randomBytes(1)[0] ?? 0}.${randomBytes(1)[0] ?? 1}`,
+    internalSecret
   }
   return info
 })

@@ -10,7 +10,7 @@
  * also on Ctrl-C. See scripts/bench/README.md.
  */
 import { randomBytes } from "node:crypto"
-import { Cause, Console, Effect, Runtime } from "effect"
+import { Cause, Console, Effect } from "effect"
 import type { Scope } from "effect"
 import { readBenchConfig, usage } from "./BenchConfig.ts"
 import type { Phase } from "./BenchConfig.ts"
@@ -24,6 +24,7 @@ import { runIdlePhase } from "./IdlePhase.ts"
 import { runLatencyPhase } from "./LatencyPhase.ts"
 import { allowedCpus, machineInfo, sampleSystemCpu, systemBusyShare } from "./ProcessStats.ts"
 import { registerUsers } from "./PylonRest.ts"
+import { runMain } from "./RunMain.ts"
 import { runHotRoom, runRamps, runShapes, runSteps } from "./Scenarios.ts"
 
 /** Runs one phase in its own scope (its sockets close at its end) within `budgetSeconds`; a failure is recorded, not fatal. */
@@ -142,17 +143,5 @@ const program = Effect.gen(function*() {
   yield* Console.log(`\n${renderMarkdown(results)}`)
   yield* Console.log(`results: ${written.join(", ")}`)
 }).pipe(Effect.scoped)
-
-/** Like NodeRuntime.runMain: Ctrl-C / SIGTERM interrupt the program, so every finalizer (processes, database) runs. */
-const runMain = Runtime.makeRunMain(({ fiber, teardown }) => {
-  const onSignal = () => fiber.interruptUnsafe(fiber.id)
-  process.on("SIGINT", onSignal)
-  process.on("SIGTERM", onSignal)
-  fiber.addObserver((exit) => {
-    process.off("SIGINT", onSignal)
-    process.off("SIGTERM", onSignal)
-    teardown(exit, (code) => process.exit(code))
-  })
-})
 
 runMain(program)
