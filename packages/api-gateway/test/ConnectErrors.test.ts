@@ -9,14 +9,22 @@
  *   proxy instead hung the layer's release, so the composition is repeated here.)
  * - `internal`: `connectErrorOfCause` turns a defect into `internal` with a fixed message; the
  *   defect's own text (a secret-looking string) reaches neither the message nor the metadata.
+ *   And end to end: a real gateway (support/GatewayHarness.ts) whose notification service client
+ *   dies on every call (its handlers die with the secret in the message) answers GetNotifications
+ *   with `internal` over Connect JSON (the raw body too) and gRPC over HTTP/2 cleartext, with
+ *   nothing of the defect in the message, headers or trailers, and keeps serving other calls.
  */
 import { Code, ConnectError, createClient } from "@connectrpc/connect"
 import type { Client, Transport } from "@connectrpc/connect"
-import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node"
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Cause, ConfigProvider, Effect, Layer, References, Schedule } from "effect"
-import { randomBytes } from "node:crypto"
+import { randomBytes, randomUUID } from "node:crypto"
 import { AuthService } from "@pylon/proto-gen/auth/v1/auth"
+import { NotificationService } from "@pylon/proto-gen/notification/v1/notification"
+import { NotificationRpcs } from "@pylon/contracts/NotificationRpcs"
+import { inProcessClientLayer } from "@pylon/platform/rpc/InternalRpc"
+import { NotificationsClient } from "../src/clients/ServiceClients.ts"
 import { RoomService, RoomType } from "@pylon/proto-gen/room/v1/room"
 import { HttpFailure } from "@pylon/platform/http/HttpEnvelope"
 import { DatabaseProxy, ProxiedDatabase } from "@pylon/testkit/ProxiedDatabase"
@@ -28,7 +36,7 @@ import { ServerConfig } from "@pylon/platform/http/ServerConfig"
 import { gatewayApp } from "../src/GatewayLive.ts"
 import type { TcpProxy } from "@pylon/testkit/TcpProxy"
 import { connectErrorOfCause } from "../src/connect/ConnectErrors.ts"
-import { Gateway, gatewayInfoLayer } from "./support/GatewayHarness.ts"
+import { Gateway, gatewayInfoLayer, gatewayLayer } from "./support/GatewayHarness.ts"
 import { chatInProcess, notificationsInProcess, presenceInProcess, roomsInProcess } from "./support/ServiceClientsInProcess.ts"
 
 const transports: ReadonlyArray<readonly [string, (baseUrl: string) => Transport]> = [
@@ -139,4 +147,68 @@ describe("Connect `internal` for a defect", () => {
     const error = connectErrorOfCause(Cause.fail(HttpFailure.of("service_unavailable", "try later")))
     expect(error.code).toBe(Code.Unavailable)
   })
+})
+
+const DEFECT_SECRET = `sk_live_${randomBytes(12).toString("hex")}`
+
+/** A notification service client whose every call dies, the secret in the defect's message. */
+const dyingNotifications = inProcessClientLayer(NotificationsClient, NotificationRpcs).pipe(
+  Layer.provide(NotificationRpcs.toLayer(Effect.sync(() => {
+    const die = () => Effect.die(new Error(`password=${DEFECT_SECRET} at postgres://pylon@db/pylon`))
+    return NotificationRpcs.of({ SendNotification: die, GetNotifications: die, MarkAsRead: die, MarkAllRead: die })
+  })))
+)
+
+// The gateway logs each defect in full (an ERROR line per call below); only its clients must not see it.
+layer(gatewayLayer({ notifications: dyingNotifications }), { excludeTestServices: true, timeout: "180 seconds" })("Connect `internal` from a running gateway whose service client dies", (it) => {
+  /** Registers a user through `t`: the rest of the gateway works. */
+  const register = (t: Transport) =>
+    Effect.promise(() => {
+      const name = `d${randomBytes(6).toString("hex")}`
+      return createClient(AuthService, t).register({ username: name, email: `${name}@example.com`, password: "correct horse battery" })
+    })
+
+  const expectInternal = (error: ConnectError | undefined) => {
+    expect(error?.code).toBe(Code.Internal)
+    expect(error?.rawMessage).toBe("internal error")
+    const everything = [error?.message, ...[...(error?.metadata.entries() ?? [])].flat(), JSON.stringify(error?.details)]
+      .join("\n")
+    expect(everything).not.toContain(DEFECT_SECRET)
+    expect(everything).not.toMatch(INTERNALS)
+  }
+
+  const defectTransports: ReadonlyArray<readonly [string, (baseUrl: string) => Transport]> = [
+    ["Connect JSON", (baseUrl) => createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: false })],
+    ["gRPC (HTTP/2 cleartext)", (baseUrl) => createGrpcTransport({ baseUrl })]
+  ]
+  for (const [protocol, transport] of defectTransports) {
+    it.effect(`${protocol}: GetNotifications answers internal with nothing of the defect; the gateway keeps serving`, () =>
+      Effect.gen(function*() {
+        const t = transport((yield* Gateway).baseUrl)
+        const { token } = yield* register(t)
+        const notifications = createClient(NotificationService, t)
+        const headers = { headers: { authorization: `Bearer ${token}` } }
+        expectInternal(yield* failureOf(() => notifications.getNotifications({}, headers)))
+        expectInternal(yield* failureOf(() => notifications.markAsRead({ notificationId: randomUUID() }, headers)))
+        // The same connection and gateway still answer the calls that do not reach the dying client.
+        expect((yield* register(t)).token).not.toBe("")
+      }))
+  }
+
+  it.effect("the raw Connect JSON answer: 500, {code: internal, message: internal error}, no defect text anywhere", () =>
+    Effect.gen(function*() {
+      const { baseUrl } = yield* Gateway
+      const { token } = yield* register(createConnectTransport({ baseUrl, httpVersion: "1.1" }))
+      const answer = yield* Effect.promise(async () => {
+        const response = await fetch(`${baseUrl}/pylon.notification.v1.NotificationService/GetNotifications`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "connect-protocol-version": "1", authorization: `Bearer ${token}` },
+          body: "{}"
+        })
+        return { status: response.status, headers: [...response.headers].flat().join("\n"), body: await response.text() }
+      })
+      expect(answer.status).toBe(500)
+      expect(JSON.parse(answer.body)).toEqual({ code: "internal", message: "internal error" })
+      expect(`${answer.headers}\n${answer.body}`).not.toContain(DEFECT_SECRET)
+    }))
 })

@@ -20,7 +20,8 @@ import * as RedisRateLimiter from "@pylon/platform/ratelimit/RedisRateLimiter"
 import * as RedisRealtimeBus from "@pylon/platform/bus/RedisRealtimeBus"
 import { ServerConfig } from "@pylon/platform/http/ServerConfig"
 import type { SqlClient } from "effect/sql/SqlClient"
-import type { ChatPageClient } from "../../src/clients/ServiceClients.ts"
+import type { RealtimeBus } from "@pylon/platform/bus/RealtimeBus"
+import type { ChatPageClient, NotificationsClient } from "../../src/clients/ServiceClients.ts"
 import { gatewayApp } from "../../src/GatewayLive.ts"
 import { TestDatabase } from "@pylon/testkit/TestDatabase"
 import { chatInProcess, notificationsInProcess, presenceInProcess, roomsInProcess } from "./ServiceClientsInProcess.ts"
@@ -34,6 +35,8 @@ export interface GatewayOptions {
   readonly env?: Readonly<Record<string, string>>
   /** A `ChatPageClient` (history pages passed through, as in microservice mode); none by default. */
   readonly chatPages?: Layer.Layer<ChatPageClient, Config.ConfigError, SqlClient>
+  /** The notification service's client; the real service in process by default. */
+  readonly notifications?: Layer.Layer<NotificationsClient, Config.ConfigError, SqlClient | RealtimeBus>
 }
 
 export interface GatewayInfo {
@@ -109,7 +112,7 @@ export const gatewayLayer = (options: GatewayOptions = {}) => {
       roomsInProcess,
       chatInProcess,
       presenceInProcess,
-      notificationsInProcess,
+      options.notifications ?? notificationsInProcess,
       options.chatPages ?? Layer.empty
     ]),
     Layer.provide(RedisRealtimeBus.layer),
