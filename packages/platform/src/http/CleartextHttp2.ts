@@ -7,9 +7,16 @@
  * takes Node's HTTP/2 compatibility objects) and closes the sessions on shutdown — and anything
  * else goes to the HTTP/1.1 server as before (upgrades included). The `Upgrade: h2c` dance is not
  * supported. Off unless the process provides `CleartextHttp2` (the API gateway does).
+ *
+ * Each HTTP/2 connection carries at most `MAX_CONCURRENT_STREAMS` streams at once, and one with
+ * no open stream for `idleTimeoutMs` (`HTTP2_IDLE_TIMEOUT_MS`) is closed gracefully (GOAWAY, then
+ * the socket closes): HTTP/1.1's keep-alive timeout does not reach these sessions, and a client
+ * that keeps its connection but stops calling would otherwise hold it forever. A long-lived
+ * stream (StreamMessages) keeps its connection open however quiet it is.
  */
 import type { Server } from "node:http"
 import { createServer as createHttp2Server } from "node:http2"
+import type { ServerHttp2Session, ServerHttp2Stream } from "node:http2"
 import type { Socket } from "node:net"
 import { Context } from "effect"
 
@@ -51,13 +58,55 @@ const sniff = (socket: Socket, timeoutMs: number, onHttp2: () => void, onHttp1: 
 }
 
 /**
+ * Closes `session` (GOAWAY, existing streams may finish) once it has had no open stream for
+ * `idleMs`: the clock starts when the session opens and whenever its last open stream closes,
+ * and stops while any stream is open.
+ */
+const closeWhenIdle = (session: ServerHttp2Session, idleMs: number): void => {
+  let open = 0
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const stop = () => {
+    if (timer !== undefined) clearTimeout(timer)
+    timer = undefined
+  }
+  const start = () => {
+    stop()
+    timer = setTimeout(() => {
+      if (!session.closed && !session.destroyed) session.close()
+    }, idleMs)
+    // An idle session's timer must not keep the process alive on its own.
+    timer.unref()
+  }
+  session.on("stream", (stream: ServerHttp2Stream) => {
+    open += 1
+    stop()
+    stream.once("close", () => {
+      open -= 1
+      if (open === 0 && !session.closed && !session.destroyed) start()
+    })
+  })
+  session.once("close", stop)
+  start()
+}
+
+export interface CleartextHttp2Options {
+  /** A new connection that sends nothing for this long is disconnected. */
+  readonly sniffTimeoutMs: number
+  /** An HTTP/2 session with no open stream for this long is closed (GOAWAY). */
+  readonly idleTimeoutMs: number
+}
+
+/**
  * Makes `server` (an HTTP/1.1 server, before it listens) accept h2c connections too; requests
  * on them reach `server`'s `request` listeners as `Http2ServerRequest`/`Http2ServerResponse`.
  */
-export const acceptCleartextHttp2 = (server: Server, options: { readonly sniffTimeoutMs: number }): void => {
+export const acceptCleartextHttp2 = (server: Server, options: CleartextHttp2Options): void => {
   const http2 = createHttp2Server({ settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS } })
   http2.on("request", (request, response) => server.emit("request", request, response))
-  http2.on("session", (session) => server.emit("session", session))
+  http2.on("session", (session) => {
+    closeWhenIdle(session, options.idleTimeoutMs)
+    server.emit("session", session)
+  })
   // Node's own HTTP/1.1 connection handling, now reached through the sniffer.
   const http1 = server.listeners("connection")
   server.removeAllListeners("connection")

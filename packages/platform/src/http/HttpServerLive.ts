@@ -36,7 +36,9 @@ export const serve = <E, R>(routes: Layer.Layer<never, E, R>) =>
       const server = new UpgradeRoutingServer(nodeServerOptions(config.timeouts))
       server.intercept = intercept
       server.on("clientError", answerClientError)
-      if (h2c) acceptCleartextHttp2(server, { sniffTimeoutMs: config.timeouts.headersMs })
+      if (h2c) {
+        acceptCleartextHttp2(server, { sniffTimeoutMs: config.timeouts.headersMs, idleTimeoutMs: config.timeouts.http2IdleMs })
+      }
       return server
     }, {
       port: config.port,

@@ -16,9 +16,16 @@ export interface HttpTimeouts {
   readonly requestMs: number
   /** `server.keepAliveTimeout`: an idle keep-alive connection is closed after this. */
   readonly keepAliveMs: number
+  /** An HTTP/2 (h2c) connection with no open stream for this long is closed (CleartextHttp2.ts). */
+  readonly http2IdleMs: number
 }
 
-export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000 }
+export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = {
+  headersMs: 10_000,
+  requestMs: 30_000,
+  keepAliveMs: 5_000,
+  http2IdleMs: 300_000
+}
 
 /**
  * `http.Server` options for `timeouts`. Node checks the header and request deadlines only every
@@ -93,7 +100,7 @@ const parseCorsOrigins = (raw: string, env: AppEnv): Effect.Effect<ReadonlyArray
 export class ServerConfig extends Context.Service<ServerConfig, ServerSettings>()("pylon/platform/ServerConfig") {
   /**
    * Reads `APP_PORT` (or `portVariable`), `APP_HOST`, `APP_ENV`, `CORS_ORIGINS`, `METRICS_PORT`
-   * and the `HTTP_*_TIMEOUT_MS` limits. The host follows BindPolicy.ts: with a built-in
+   * and the `HTTP_*_TIMEOUT_MS` / `HTTP2_IDLE_TIMEOUT_MS` limits. The host follows BindPolicy.ts: with a built-in
    * development secret in use, loopback only.
    */
   static readonly fromEnv = (options?: {
@@ -132,7 +139,8 @@ export class ServerConfig extends Context.Service<ServerConfig, ServerSettings>(
         const timeouts: HttpTimeouts = {
           headersMs: yield* millisConfig("HTTP_HEADERS_TIMEOUT_MS", DEFAULT_HTTP_TIMEOUTS.headersMs),
           requestMs: yield* millisConfig("HTTP_REQUEST_TIMEOUT_MS", DEFAULT_HTTP_TIMEOUTS.requestMs),
-          keepAliveMs: yield* millisConfig("HTTP_KEEP_ALIVE_TIMEOUT_MS", DEFAULT_HTTP_TIMEOUTS.keepAliveMs)
+          keepAliveMs: yield* millisConfig("HTTP_KEEP_ALIVE_TIMEOUT_MS", DEFAULT_HTTP_TIMEOUTS.keepAliveMs),
+          http2IdleMs: yield* millisConfig("HTTP2_IDLE_TIMEOUT_MS", DEFAULT_HTTP_TIMEOUTS.http2IdleMs)
         }
         // Node refuses to construct a server whose headers may take longer than the whole request.
         if (timeouts.headersMs > timeouts.requestMs) {

@@ -1,32 +1,41 @@
 /**
  * `acceptCleartextHttp2` on a plain Node HTTP/1.1 server: the first bytes of each connection
  * decide, even when they arrive one at a time; HTTP/1.1 (keep-alive, bodies) and HTTP/2 with
- * prior knowledge reach the same `request` listener; a connection that sends nothing is closed.
+ * prior knowledge reach the same `request` listener; a connection that sends nothing is closed;
+ * an HTTP/2 session with no open stream is closed (GOAWAY) after the idle timeout, one with an
+ * open stream is not, and its clock starts again once that stream ends.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { createServer } from "node:http"
-import type { IncomingMessage, ServerResponse } from "node:http"
-import { connect as http2Connect } from "node:http2"
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2"
+import { createServer, ServerResponse } from "node:http"
+import type { IncomingMessage } from "node:http"
+import { connect as http2Connect, constants as http2Constants } from "node:http2"
+import type { ClientHttp2Session, ClientHttp2Stream, Http2ServerRequest, Http2ServerResponse } from "node:http2"
 import { connect as netConnect } from "node:net"
 import type { AddressInfo, Socket } from "node:net"
 import { acceptCleartextHttp2 } from "../../src/http/CleartextHttp2.ts"
 
 const SNIFF_TIMEOUT_MS = 300
+/** Long enough that an HTTP/2 stream is open before its session's first idle deadline. */
+const IDLE_TIMEOUT_MS = 1_000
 
-/** A server answering `<http version> <method> <body>`, on a free port, closed afterwards. */
-const withServer = <A, E>(use: (port: number) => Effect.Effect<A, E>) => {
+/**
+ * A server answering `<http version> <method> <body>`, on a free port, closed afterwards. On
+ * `/hold` it sends its headers and `held` at once, and the rest when the request body ends.
+ */
+const withServer = <A, E>(use: (port: number) => Effect.Effect<A, E>, idleTimeoutMs = 60_000) => {
   const sockets = new Set<Socket>()
   return Effect.acquireUseRelease(
     Effect.promise(() =>
       new Promise<ReturnType<typeof createServer>>((resolve) => {
         const server = createServer()
-        acceptCleartextHttp2(server, { sniffTimeoutMs: SNIFF_TIMEOUT_MS })
+        acceptCleartextHttp2(server, { sniffTimeoutMs: SNIFF_TIMEOUT_MS, idleTimeoutMs })
         // Closed with the server, whichever protocol took them.
         server.on("connection", (socket: Socket) => sockets.add(socket))
         server.on("request", (request: IncomingMessage | Http2ServerRequest, response: ServerResponse | Http2ServerResponse) => {
           let body = ""
+          // Only HTTP/2 asks for it (the HTTP/1.1 response type differs).
+          if (request.url === "/hold" && !(response instanceof ServerResponse)) response.write("held\n")
           request.on("data", (chunk: Buffer) => {
             body += chunk.toString()
           })
@@ -122,4 +131,90 @@ describe("acceptCleartextHttp2", () => {
         expect((yield* rawExchange(port, [])).length).toBe(0)
       })
     ), 10_000)
+
+  it.effect("an HTTP/2 session with no open stream is closed after the idle timeout; one with an open stream is not", () =>
+    withServer((port) =>
+      Effect.gen(function*() {
+        // Busy: a stream the server has answered the headers of, whose request body is still open.
+        const busy = yield* heldSession(port)
+        // Idle: connected after the busy session's stream opened, and never asked anything.
+        const idle = yield* watched(http2Connect(`http://127.0.0.1:${port}`))
+        const goaway = yield* Effect.promise(() => idle.goawayPromise)
+        expect(goaway).toBe(http2Constants.NGHTTP2_NO_ERROR)
+        yield* Effect.promise(() => idle.closed)
+        // The busy session opened first: a clock that ignored its open stream would have run out
+        // before the idle one's did.
+        expect(busy.session.goaway).toBeUndefined()
+        expect(busy.session.session.closed).toBe(false)
+
+        // Once its stream ends, the busy session is idle and its clock starts.
+        busy.stream.end("done")
+        expect(yield* Effect.promise(() => busy.answer)).toBe("held\n2.0 POST done")
+        expect(yield* Effect.promise(() => busy.session.goawayPromise)).toBe(http2Constants.NGHTTP2_NO_ERROR)
+        yield* Effect.promise(() => busy.session.closed)
+      }), IDLE_TIMEOUT_MS), 60_000)
 })
+
+interface Watched {
+  readonly session: ClientHttp2Session
+  /** The GOAWAY error code, once one came. */
+  readonly goaway: number | undefined
+  readonly goawayPromise: Promise<number>
+  readonly closed: Promise<void>
+}
+
+/** A client session whose GOAWAY and close the test can wait for. */
+const watched = (session: ClientHttp2Session) =>
+  Effect.sync(() => {
+    const state: { goaway: number | undefined } = { goaway: undefined }
+    const goawayPromise = new Promise<number>((resolve) =>
+      session.on("goaway", (code: number) => {
+        state.goaway = code
+        resolve(code)
+      })
+    )
+    const closed = new Promise<void>((resolve) => session.on("close", () => resolve()))
+    session.on("error", () => {})
+    return {
+      session,
+      get goaway() {
+        return state.goaway
+      },
+      goawayPromise,
+      closed
+    } satisfies Watched
+  })
+
+const readAll = (stream: ClientHttp2Stream) =>
+  new Promise<string>((resolve, reject) => {
+    let received = ""
+    stream.on("data", (chunk: Buffer) => {
+      received += chunk.toString()
+    })
+    stream.on("end", () => resolve(received))
+    stream.on("error", reject)
+  })
+
+/**
+ * A session with a `/hold` stream open, once the server has answered its headers. On a loaded
+ * machine the session's first idle deadline may pass before the stream arrives (then the server
+ * rightly sends GOAWAY): a new session is tried.
+ */
+const heldSession = (port: number) =>
+  Effect.gen(function*() {
+    for (let attempt = 1; ; attempt++) {
+      const session = yield* watched(http2Connect(`http://127.0.0.1:${port}`))
+      const stream = session.session.request({ ":method": "POST", ":path": "/hold" })
+      const answer = readAll(stream)
+      answer.catch(() => {})
+      const started = yield* Effect.promise(() =>
+        Promise.race([
+          new Promise<boolean>((resolve) => stream.once("response", () => resolve(true))),
+          session.goawayPromise.then(() => false)
+        ])
+      )
+      if (started && session.goaway === undefined) return { session, stream, answer }
+      session.session.destroy()
+      if (attempt >= 5) return yield* Effect.die(new Error("no HTTP/2 stream opened within the idle timeout in 5 tries"))
+    }
+  })

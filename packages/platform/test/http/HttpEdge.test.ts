@@ -13,7 +13,7 @@ import { healthRoutes } from "../../src/http/HealthRoutes.ts"
 import { resource } from "../../src/http/Resource.ts"
 import { MetricsEndpoint } from "../../src/observability/MetricsServer.ts"
 import { DEFAULT_METRICS_PORT, nodeServerOptions, ServerConfig } from "../../src/http/ServerConfig.ts"
-import type { ServerSettingsInput } from "../../src/http/ServerConfig.ts"
+import type { ServerSettings, ServerSettingsInput } from "../../src/http/ServerConfig.ts"
 import { rawRequest, sendAndAwaitClose } from "../support/RawHttp.ts"
 
 interface EdgeInfo {
@@ -210,7 +210,7 @@ layer(edgeLayer({ corsOrigins: [] }), { excludeTestServices: true, timeout: "60 
 )
 
 layer(
-  edgeLayer({ corsOrigins: [], timeouts: { headersMs: 500, requestMs: 1_000, keepAliveMs: 500 } }),
+  edgeLayer({ corsOrigins: [], timeouts: { headersMs: 500, requestMs: 1_000, keepAliveMs: 500, http2IdleMs: 300_000 } }),
   { excludeTestServices: true, timeout: "60 seconds" }
 )("timeouts against slow clients", (it) => {
   it.effect("a client that never finishes its headers is cut off", () =>
@@ -281,5 +281,13 @@ describe("edge settings", () => {
       })
       expect(Exit.isFailure(yield* fromEnv({ HTTP_HEADERS_TIMEOUT_MS: "5000", HTTP_REQUEST_TIMEOUT_MS: "1000" })))
         .toBe(true)
+    }))
+
+  it.effect("HTTP2_IDLE_TIMEOUT_MS is the h2c idle timeout (default 5 minutes)", () =>
+    Effect.gen(function*() {
+      const idleOf = (exit: Exit.Exit<ServerSettings, unknown>) => Exit.isSuccess(exit) ? exit.value.timeouts.http2IdleMs : -1
+      expect(idleOf(yield* fromEnv({}))).toBe(300_000)
+      expect(idleOf(yield* fromEnv({ HTTP2_IDLE_TIMEOUT_MS: "1500" }))).toBe(1_500)
+      expect(Exit.isFailure(yield* fromEnv({ HTTP2_IDLE_TIMEOUT_MS: "0" }))).toBe(true)
     }))
 })
