@@ -1,10 +1,10 @@
 /**
  * The Connect streams across gateway nodes (issue #8, CONNECT-COMPAT.md rule 6) in the
- * microservice topology: room, chat and presence services and two gateways as separate processes
- * on the real PostgreSQL, Redis and Kafka (support/TopologyStack.ts). A message sent over the
- * WebSocket on gateway A reaches StreamMessages streams opened on gateway B (gRPC over HTTP/2
- * cleartext and Connect JSON); a `SendMessage` on gateway B reaches a WebSocket on gateway A;
- * typing over the WebSocket on A reaches a StreamPresence stream on B.
+ * microservice topology: room, chat, presence and notification services and two gateways as
+ * separate processes on the real PostgreSQL, Redis and Kafka (support/TopologyStack.ts). A
+ * message sent over the WebSocket on gateway A reaches StreamMessages streams opened on gateway B
+ * (gRPC over HTTP/2 cleartext and Connect JSON); a `SendMessage` on gateway B reaches a
+ * WebSocket on gateway A; typing over the WebSocket on A reaches a StreamPresence stream on B.
  *
  * And the unary flow of a client of the original protos through either gateway, in all four
  * protocols (Connect JSON, Connect binary, gRPC-Web over HTTP/1.1, gRPC over HTTP/2 cleartext):

@@ -12,6 +12,9 @@ const seqsShown = async (page: Page): Promise<Array<number>> => {
   return Promise.all(items.map(async (item) => Number(await item.getAttribute("data-seq"))))
 }
 
+/** How long a mention may take to light up the bell. */
+const NOTIFICATION_WAIT_MS = 90_000
+
 const messageShown = (page: Page, text: string) => page.locator("li.message[data-seq] .content", { hasText: text }).first()
 
 /** Polls `read` until `check` passes (or the deadline fails the test with the last value). */
@@ -27,7 +30,7 @@ const eventually = async <A>(read: () => Promise<A>, check: (a: A) => boolean, w
 }
 
 export interface ScenarioOptions {
-  /** The notification service runs (it does in `pylon dev`). */
+  /** The notification service runs (it does in `pylon dev` and in the test topology). */
   readonly notifications: boolean
   /** Name of the screenshot kept in packages/web/test-results/. */
   readonly screenshot: string
@@ -109,7 +112,9 @@ export const twoPeopleChat = async (browser: Browser, baseA: string, baseB: stri
     await composerA.fill(`@${bob.username} are you there?`)
     await composerA.press("Enter")
     const bell = b.page.getByRole("button", { name: "Notifications, 1 unread" })
-    await bell.waitFor()
+    // Longer than the other steps: in the topology it crosses the outbox relay, Kafka and the
+    // notification service's consumer, which may still be joining its group.
+    await bell.waitFor({ timeout: NOTIFICATION_WAIT_MS })
     await bell.click()
     const panel = b.page.getByRole("region", { name: "Notifications" })
     await panel.getByText("are you there?").first().waitFor()
