@@ -6,6 +6,7 @@
 #   bash scripts/jaeger.sh up       start it (building first if needed); idempotent
 #   bash scripts/jaeger.sh down     stop what this script started
 #   bash scripts/jaeger.sh status   up/down and its URLs
+#   bash scripts/jaeger.sh bin      print the binary's path (built or not; builds nothing)
 #   bash scripts/jaeger.sh env      print `export OTEL_EXPORTER_OTLP_ENDPOINT=… PYLON_JAEGER_URL=…` (starts nothing;
 #                                   PYLON_JAEGER_OTLP_ENDPOINT repeats the OTLP endpoint for tests)
 #   bash scripts/jaeger.sh ensure   start it unless something answers already; prints on stdout ONLY
@@ -196,10 +197,11 @@ case "${1:-}" in
   down) lock; cmd_down ;;
   status) cmd_status ;;
   env) cmd_env ;;
+  bin) echo "$BIN" ;;
   ensure)
     # stdout carries only "jaeger" when started (fd 3); everything else goes to stderr
     exec 3>&1 1>&2
     lock; cmd_ensure
     ;;
-  *) sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  *) sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

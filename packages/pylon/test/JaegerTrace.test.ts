@@ -10,7 +10,6 @@
  * a first build on a loaded machine — unless the background job (PYLON_JAEGER_ENSURE_PID) has died.
  */
 import { randomBytes } from "node:crypto"
-import { readFile } from "node:fs/promises"
 import { expect, layer } from "@effect/vitest"
 import { Config, Context, Effect, Layer, Option, Redacted, Schema } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
@@ -19,49 +18,9 @@ import { TestDatabase, TestDatabaseInfo } from "@pylon/testkit/TestDatabase"
 import { connect, frame } from "@pylon/testkit/WsClient"
 import { freePorts } from "../src/FreePorts.ts"
 import { startStack } from "../src/Stack.ts"
+import { awaitJaeger, JAEGER_DEADLINE_MS } from "./support/Jaeger.ts"
 
-const JAEGER_DEADLINE_MS = 30 * 60_000
 const TRACE_DEADLINE_MS = 300_000
-
-const JaegerEnv = Config.all({
-  url: Config.String("PYLON_JAEGER_URL"),
-  otlp: Config.String("PYLON_JAEGER_OTLP_ENDPOINT"),
-  ensurePid: Config.option(Config.Int("PYLON_JAEGER_ENSURE_PID")),
-  ensureLog: Config.option(Config.String("PYLON_JAEGER_ENSURE_LOG"))
-}).pipe(
-  Effect.mapError(() =>
-    new Error("PYLON_JAEGER_URL / PYLON_JAEGER_OTLP_ENDPOINT are not set: run through `npm test`, or " +
-      "`bash scripts/jaeger.sh up && eval \"$(bash scripts/jaeger.sh env)\"`")
-  ),
-  Effect.orDie
-)
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
-
-const answers = (url: string) => Effect.promise(() => fetch(`${url}/api/services`).then((r) => r.ok, () => false))
-
-/** Waits until Jaeger's query API answers; fails at once when the job that builds/starts it is gone. */
-const awaitJaeger = Effect.gen(function*() {
-  const env = yield* JaegerEnv
-  const deadline = Date.now() + JAEGER_DEADLINE_MS
-  while (Date.now() < deadline) {
-    if (yield* answers(env.url)) return env
-    if (Option.isSome(env.ensurePid) && !alive(env.ensurePid.value) && !(yield* answers(env.url))) {
-      const logFile = Option.getOrElse(env.ensureLog, () => "")
-      const log = logFile === "" ? "" : yield* Effect.promise(() => readFile(logFile, "utf8").catch(() => ""))
-      return yield* Effect.die(new Error(`scripts/jaeger.sh ensure ended and Jaeger does not answer at ${env.url}:\n${log.slice(-3000)}`))
-    }
-    yield* Effect.sleep("2 seconds")
-  }
-  return yield* Effect.die(new Error(`Jaeger did not answer at ${env.url} within ${JAEGER_DEADLINE_MS / 60_000} minutes`))
-})
 
 class Traced extends Context.Service<Traced, { readonly gateway: string; readonly jaeger: string }>()("pylon/pylon/test/Traced") {}
 
