@@ -21,6 +21,7 @@ import { encodeMessageCreatedEvent, messageCreatedEventOf } from "@pylon/contrac
 import { EventId } from "@pylon/contracts/Ids"
 import type { RoomId } from "@pylon/contracts/Ids"
 import { Message } from "@pylon/contracts/Messages"
+import { currentLocalSpan } from "@pylon/platform/observability/CurrentSpan"
 import { newId } from "@pylon/platform/runtime/IdGenerator"
 import { sqlFailureToDomainError } from "@pylon/platform/sql/SqlFailures"
 import { makeGroupCommit } from "./GroupCommit.ts"
@@ -39,7 +40,7 @@ type SendExit = Exit.Exit<SendMessageResult, SendError>
 
 /** The W3C trace context (plus b3) of the current span, for the outbox row's Kafka headers. */
 const traceHeaders = Effect.map(
-  Effect.option(Effect.currentSpan),
+  currentLocalSpan,
   Option.match({ onNone: () => ({}), onSome: (span): Record<string, string> => ({ ...HttpTraceContext.toHeaders(span) }) })
 )
 

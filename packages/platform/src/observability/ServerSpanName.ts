@@ -6,6 +6,7 @@
  */
 import { Effect, Option } from "effect"
 import type { Tracer } from "effect"
+import { currentLocalSpan } from "./CurrentSpan.ts"
 
 /** `/api/v1/rooms/:roomId` → `/api/v1/rooms/{roomId}` (find-my-way's `:param` and `:param?`). */
 export const routeTemplate = (path: string): string => path.replace(/:([A-Za-z0-9_]+)\??/g, "{$1}")
@@ -14,10 +15,7 @@ export const serverSpanName = (method: string, routePath: string): string => `${
 
 /** The server span of the current request, if it is still named after the method only. */
 export const currentServerSpan = (method: string): Effect.Effect<Option.Option<Tracer.Span>> =>
-  Effect.currentSpan.pipe(
-    Effect.option,
-    Effect.map(Option.filter((span) => span.kind === "server" && span.name === method))
-  )
+  Effect.map(currentLocalSpan, Option.filter((span) => span.kind === "server" && span.name === method))
 
 /**
  * Renames the span. `Tracer.Span#name` is read-only in its type but a plain field of every tracer's
