@@ -4,6 +4,7 @@
  * so a log line leads to its trace (ids as OTLP exports them: a 32-hex-digit trace id).
  */
 import { Formatter, Logger } from "effect"
+import { processStdoutLines } from "./TurnBatchedLines.ts"
 
 export const formatJsonWithTrace: Logger.Logger<unknown, string> = Logger.make((options) => {
   const entry = Logger.formatStructured.log(options)
@@ -13,5 +14,7 @@ export const formatJsonWithTrace: Logger.Logger<unknown, string> = Logger.make((
   )
 })
 
-/** The JSON lines on the console (stdout). */
-export const consoleJsonWithTrace: Logger.Logger<unknown, void> = Logger.withConsoleLog(formatJsonWithTrace)
+/** The JSON lines on stdout, written once per event-loop turn (TurnBatchedLines.ts). */
+export const consoleJsonWithTrace: Logger.Logger<unknown, void> = Logger.make((options) => {
+  processStdoutLines().push(formatJsonWithTrace.log(options))
+})
