@@ -166,7 +166,7 @@ const session = Effect.fnUntraced(function*(socket: SessionSocket, claims: Acces
             ),
             // No stack capture: it would always point here, and a `new Error()` per frame was ~1.4 % of
             // a gateway's CPU under load (docs/perf.md §10).
-            Effect.withSpan(span, { root: true, captureStackTrace: false, attributes: { "pylon.user_id": user.id } })
+            Effect.withSpan(span, { root: true, attributes: { "pylon.user_id": user.id } }, { captureStackTrace: false })
           ),
         () => flow.answered(item.bytes)
       )
