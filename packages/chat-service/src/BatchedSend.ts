@@ -14,7 +14,6 @@ import { DateTime, Effect, Exit, Option } from "effect"
 import { HttpTraceContext } from "effect/http"
 import type { SqlClient } from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
-import type { SendMessageResult } from "@pylon/contracts/ChatRpcs"
 import { NotRoomMember, RoomNotFound } from "@pylon/contracts/Errors"
 import type { BadRequest, Unavailable } from "@pylon/contracts/Errors"
 import { encodeMessageCreatedEvent, messageCreatedEventOf } from "@pylon/contracts/Events"
@@ -25,7 +24,7 @@ import { currentLocalSpan } from "@pylon/platform/observability/CurrentSpan"
 import { newId } from "@pylon/platform/runtime/IdGenerator"
 import { sqlFailureToDomainError } from "@pylon/platform/sql/SqlFailures"
 import { makeGroupCommit } from "./GroupCommit.ts"
-import type { NewMessage } from "./MessageRepository.ts"
+import type { NewMessage, StoredSend } from "./MessageRepository.ts"
 import { storeSendBatch } from "./PgSendBatch.ts"
 import type { BatchItem, BatchOutcome } from "./PgSendBatch.ts"
 
@@ -36,7 +35,7 @@ export const MAX_SEND_BATCH = 128
 const KEY_RACE_RETRIES = 5
 
 export type SendError = RoomNotFound | NotRoomMember | BadRequest | Unavailable
-type SendExit = Exit.Exit<SendMessageResult, SendError>
+type SendExit = Exit.Exit<StoredSend, SendError>
 
 /** The W3C trace context (plus b3) of the current span, for the outbox row's Kafka headers. */
 const traceHeaders = Effect.map(
@@ -47,9 +46,9 @@ const traceHeaders = Effect.map(
 const toExit = (room_id: RoomId) => (outcome: BatchOutcome): SendExit => {
   switch (outcome._tag) {
     case "Created":
-      return Exit.succeed({ message: outcome.message, created: true })
+      return Exit.succeed({ message: outcome.message, created: true, room_type: outcome.room_type })
     case "Existing":
-      return Exit.succeed({ message: outcome.message, created: false })
+      return Exit.succeed({ message: outcome.message, created: false, room_type: outcome.room_type })
     case "NotMember":
       return Exit.fail(new NotRoomMember({ room_id }))
     case "NoRoom":
@@ -98,7 +97,7 @@ export const makeBatchedSend = Effect.fnUntraced(function*(sql: SqlClient) {
       slotOf.map(({ index, repeat }): SendExit => {
         const exit = exits[index] ?? Exit.die(new Error("send batch: missing result"))
         // The same key twice in one batch: the second is a retry of the first.
-        return repeat && Exit.isSuccess(exit) ? Exit.succeed({ message: exit.value.message, created: false }) : exit
+        return repeat && Exit.isSuccess(exit) ? Exit.succeed({ ...exit.value, created: false }) : exit
       }))
   }
 

@@ -12,7 +12,7 @@ import { MessageId } from "@pylon/contracts/Ids"
 import type { ClientMsgId, RoomId, UserId } from "@pylon/contracts/Ids"
 import { MessagesResponse } from "@pylon/contracts/Messages"
 import type { Message, MsgType } from "@pylon/contracts/Messages"
-import { ALL_ROOM_TYPES, messagesSent } from "@pylon/platform/observability/OriginalMetrics"
+import { messagesSent } from "@pylon/platform/observability/OriginalMetrics"
 import { newId } from "@pylon/platform/runtime/IdGenerator"
 import { MessageRepository } from "./MessageRepository.ts"
 
@@ -70,15 +70,15 @@ export class ChatService extends Context.Service<ChatService, {
           msg_type: input.msg_type,
           client_msg_id: input.client_msg_id
         })
-        // New messages only (a repeated client_msg_id is not sent twice). room_type is "all": the
-        // send path does not read the room's type (docs/adr/0007-metric-names.md).
+        // New messages only (a repeated client_msg_id is not sent twice), by the room's type as
+        // the send statement read it (docs/adr/0007-metric-names.md).
         if (result.created) {
           yield* Metric.update(
-            Metric.withAttributes(messagesSent, { room_type: ALL_ROOM_TYPES, message_type: input.msg_type }),
+            Metric.withAttributes(messagesSent, { room_type: result.room_type, message_type: input.msg_type }),
             1
           )
         }
-        return result
+        return { message: result.message, created: result.created }
       })
 
       // Access check, cursor and page in one repository call (one query).

@@ -13,8 +13,8 @@ import type { SqlClient } from "effect/sql/SqlClient"
 import type { Fragment } from "effect/sql/Statement"
 import type { RoomId } from "@pylon/contracts/Ids"
 
-/** `rooms`: the room's row (one column, `id`), or no row when the room does not exist. */
-export const roomRow = (sql: SqlClient, roomId: RoomId) => sql`SELECT r.id FROM rooms r WHERE r.id = ${roomId}`
+/** `rooms`: the room's row (`id` and `type`), or no row when the room does not exist. */
+export const roomRow = (sql: SqlClient, roomId: RoomId) => sql`SELECT r.id, r.type FROM rooms r WHERE r.id = ${roomId}`
 
 /** `room_members`: whether `user` (a value or a column of the surrounding statement) is a member. */
 export const isMember = (sql: SqlClient, roomId: RoomId, user: unknown) =>

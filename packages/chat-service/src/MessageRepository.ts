@@ -10,6 +10,7 @@ import type { MessagesPage, SendMessageResult } from "@pylon/contracts/ChatRpcs"
 import type { BadRequest, MessageNotFound, NotRoomMember, RoomNotFound, Unavailable } from "@pylon/contracts/Errors"
 import type { ClientMsgId, MessageId, RoomId, UserId } from "@pylon/contracts/Ids"
 import type { Message, MsgType } from "@pylon/contracts/Messages"
+import type { RoomType } from "@pylon/contracts/Rooms"
 
 /** A message to store. `id` is used only if the send is new (not a `client_msg_id` retry). */
 export interface NewMessage {
@@ -20,6 +21,12 @@ export interface NewMessage {
   readonly content: string
   readonly msg_type: MsgType
   readonly client_msg_id: ClientMsgId | null
+}
+
+/** What `send` stored (or found for a retry): the contract's result, and the room's type. */
+export interface StoredSend extends SendMessageResult {
+  /** Read by the same statement that stored the message (for `pylon_messages_sent_total`). */
+  readonly room_type: RoomType
 }
 
 /** One page of history in the order it is returned, and whether more lies beyond it. */
@@ -37,7 +44,7 @@ export class MessageRepository extends Context.Service<MessageRepository, {
    */
   readonly send: (
     message: NewMessage
-  ) => Effect.Effect<SendMessageResult, RoomNotFound | NotRoomMember | BadRequest | Unavailable>
+  ) => Effect.Effect<StoredSend, RoomNotFound | NotRoomMember | BadRequest | Unavailable>
   /** Succeeds when `user_id` is a member of the existing room `room_id`. */
   readonly requireMember: (
     room_id: RoomId,

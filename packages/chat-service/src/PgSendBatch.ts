@@ -9,7 +9,9 @@
  * - otherwise takes the next seq: the room row is bumped ONCE by the number of accepted items
  *   (its row lock serialises concurrent batches of the room, also across chat-service
  *   replicas) and they get consecutive seqs in submission order, so seqs stay gap-free;
- * - inserts each accepted message with its `message_created` outbox row.
+ * - inserts each accepted message with its `message_created` outbox row;
+ * - returns the room's type (from the room row it reads anyway) with each stored or found
+ *   message, which is what `pylon_messages_sent_total{room_type}` is counted by.
  *
  * The outbox payload is encoded by the contract schema here in Node with placeholders for the
  * two fields only PostgreSQL knows at that point (`seq` and `sender_username`), which the
@@ -25,6 +27,7 @@ import { ClientMsgId, MessageId, UserId } from "@pylon/contracts/Ids"
 import type { RoomId } from "@pylon/contracts/Ids"
 import { MsgType } from "@pylon/contracts/Messages"
 import type { Message } from "@pylon/contracts/Messages"
+import { RoomType } from "@pylon/contracts/Rooms"
 import { bumpLastSeq, isMember, roomRow, SENDER_COLUMNS, senderJoin } from "./ForeignTables.ts"
 import type { NewMessage } from "./MessageRepository.ts"
 import { toMessage } from "./MessageRow.ts"
@@ -43,8 +46,8 @@ export interface BatchItem {
 }
 
 export type BatchOutcome =
-  | { readonly _tag: "Created"; readonly message: Message }
-  | { readonly _tag: "Existing"; readonly message: Message }
+  | { readonly _tag: "Created"; readonly message: Message; readonly room_type: RoomType }
+  | { readonly _tag: "Existing"; readonly message: Message; readonly room_type: RoomType }
   | { readonly _tag: "NotMember" }
   | { readonly _tag: "NoRoom" }
 
@@ -60,7 +63,8 @@ const OutcomeRow = Schema.Struct({
   content: Schema.NullOr(Schema.String),
   msg_type: Schema.NullOr(MsgType),
   client_msg_id: Schema.NullOr(ClientMsgId),
-  created_at: Schema.NullOr(Schema.DateTimeUtcFromDate)
+  created_at: Schema.NullOr(Schema.DateTimeUtcFromDate),
+  room_type: Schema.NullOr(RoomType)
 })
 type OutcomeRow = typeof OutcomeRow.Type
 const decodeRows = Schema.decodeUnknownEffect(Schema.Array(OutcomeRow))
@@ -70,7 +74,7 @@ const toOutcome = (room_id: RoomId, row: OutcomeRow): BatchOutcome => {
   if (row.outcome === "not_member") return { _tag: "NotMember" }
   if (
     row.id === null || row.seq === null || row.username === null || row.content === null || row.msg_type === null ||
-    row.created_at === null
+    row.created_at === null || row.room_type === null
   ) {
     throw new Error(`send batch: a ${row.outcome} row without its message columns`)
   }
@@ -84,7 +88,8 @@ const toOutcome = (room_id: RoomId, row: OutcomeRow): BatchOutcome => {
     msg_type: row.msg_type,
     created_at: row.created_at
   })
-  return row.outcome === "created" ? { _tag: "Created", message } : { _tag: "Existing", message }
+  const room_type = row.room_type
+  return row.outcome === "created" ? { _tag: "Created", message, room_type } : { _tag: "Existing", message, room_type }
 }
 
 /** Stores `items` (all of room `room_id`, at most one per idempotency key); one outcome per item, in order. */
@@ -149,7 +154,8 @@ export const storeSendBatch = (
            ${sql.literal(SENDER_COLUMNS)},
            CASE WHEN e.ord IS NOT NULL THEN e.content ELSE i.content END AS content,
            CASE WHEN e.ord IS NOT NULL THEN e.msg_type ELSE i.msg_type END AS msg_type,
-           i.client_msg_id, COALESCE(e.created_at, ins.created_at) AS created_at
+           i.client_msg_id, COALESCE(e.created_at, ins.created_at) AS created_at,
+           (SELECT type FROM room) AS room_type
     FROM input i
     LEFT JOIN existing e ON e.ord = i.ord
     LEFT JOIN accepted a ON a.ord = i.ord

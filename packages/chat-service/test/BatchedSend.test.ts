@@ -147,8 +147,10 @@ layer(TestDatabase, { excludeTestServices: true, timeout: "90 seconds" })("Batch
         }
         expect([ok(a1).message.seq, ok(b1).message.seq, ok(a2).message.seq]).toEqual([3, 4, 5])
         expect([ok(a1).created, ok(b1).created, ok(a2).created]).toEqual([true, true, true])
-        expect(ok(b1again)).toEqual({ message: ok(b1).message, created: false })
-        expect(ok(retry)).toEqual({ message: original.message, created: false })
+        // Every stored or found message comes with its room's type (createRoom makes a group).
+        expect(ok(b1again)).toEqual({ message: ok(b1).message, created: false, room_type: "group" })
+        expect(ok(retry)).toEqual({ message: original.message, created: false, room_type: "group" })
+        expect([ok(a1).room_type, ok(b1).room_type, ok(a2).room_type]).toEqual(["group", "group", "group"])
         expect(yield* statementsOf(room)).toBe(3)
         expect(yield* lastSeqOf(room)).toBe(5)
         expect(yield* messageCount(room)).toBe(5)

@@ -60,7 +60,7 @@ export const websocketConnectionsActive = Metric.gauge("pylon_websocket_connecti
 export const ALL_ROOM_TYPES = "all"
 
 export const messagesSent = Metric.counter("pylon_messages_sent_total", {
-  description: "Messages stored, by room_type (\"all\": the send path does not return the room's type) and message_type"
+  description: "Messages stored, by room_type (direct, group, channel) and message_type"
 })
 export const roomsCreated = Metric.counter("pylon_rooms_created_total", {
   description: "Rooms created, by room_type (direct, group, channel)"
