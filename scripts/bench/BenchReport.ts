@@ -124,7 +124,7 @@ const stepsRows = (steps: PhaseOutcome<StepsResult>): Array<ReadonlyArray<string
   const failed = (steps.failedSteps ?? []).map((step) => `${num(step.rate)}/s: **failed** (${step.error})`)
   const each = steps.steps.map((step) =>
     `${num(step.rate)}/s: ${step.saturated || step.deliveriesMissing > 0 ? `**behind** (${num(step.ackedPerSecond)} acks/s)` : "kept up"}, ` +
-    `ack p99 ${ms(step.ack.p99Ms)}, deliver p99 ${ms(step.deliver.p99Ms)}`
+    `ack p99 ${ms(step.ack.p99Ms)}, deliver p99 ${ms(step.deliver.p99Ms)}, machine ${num(step.machineBusy * 100)} % busy`
   )
   return [[
     `Cross-node (2 gateways, ${steps.steps[0]?.rooms ?? 0} rooms of ${steps.steps[0]?.roomSize ?? 0}): highest rate kept up`,
@@ -138,7 +138,8 @@ const hotRoomRows = (hot: PhaseOutcome<LatencyResult>): Array<ReadonlyArray<stri
   if (isFailure(hot)) return [["Hot room", `phase failed: ${hot.phaseError}`, "≥ 500 msgs/s, ack p99 ≤ 50 ms"]]
   return [[
     `Hot room (1 room of ${hot.roomSize}, every member a sender, ${num(hot.rate)} msgs/s offered)`,
-    `${num(hot.ackedPerSecond)} acks/s${hot.saturated ? " (**behind**)" : ""}, ack p50 ${ms(hot.ack.p50Ms)} · p99 ${ms(hot.ack.p99Ms)}; deliver p99 ${ms(hot.deliver.p99Ms)}`,
+    `${num(hot.ackedPerSecond)} acks/s${hot.saturated ? " (**behind**)" : ""}, ack p50 ${ms(hot.ack.p50Ms)} · p99 ${ms(hot.ack.p99Ms)}; deliver p99 ${ms(hot.deliver.p99Ms)}; ` +
+      `machine ${num(hot.machineBusy * 100)} % busy`,
     "≥ 500 msgs/s, ack p99 ≤ 50 ms"
   ]]
 }
