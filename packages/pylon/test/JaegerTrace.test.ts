@@ -13,6 +13,8 @@ import { randomBytes } from "node:crypto"
 import { expect, layer } from "@effect/vitest"
 import { Config, Context, Effect, Layer, Option, Redacted, Schema } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
+import { MESSAGE_EVENTS_TOPIC } from "@pylon/contracts/Events"
+import { startGroupAtEnd } from "@pylon/testkit/KafkaGroupAtEnd"
 import { createRoom, registerUser } from "@pylon/testkit/Rest"
 import { TestDatabase, TestDatabaseInfo } from "@pylon/testkit/TestDatabase"
 import { connect, frame } from "@pylon/testkit/WsClient"
@@ -34,20 +36,24 @@ const TracedStack = Layer.effect(
     if (room === undefined || chat === undefined || presence === undefined || notification === undefined || gateway === undefined) {
       return yield* Effect.die(new Error("could not find free ports"))
     }
+    const kafkaBrokers = yield* Config.String("KAFKA_BROKERS").pipe(Effect.orDie)
+    // A group of its own (no other test's consumer takes this run's events), started at the topic's
+    // end: the shared topic may hold every earlier test's and benchmark's events, which a new group
+    // would otherwise read from the oldest record, one skipped room at a time, before ours.
+    const notificationGroup = `jaeger-trace-${randomBytes(4).toString("hex")}`
+    yield* startGroupAtEnd(kafkaBrokers.split(",").map((broker) => broker.trim()), notificationGroup, MESSAGE_EVENTS_TOPIC)
     const started = yield* startStack({ room, chat, presence, notification, gateways: [gateway] }, {
       APP_ENV: "development",
       APP_HOST: "127.0.0.1",
       DATABASE_URL: Redacted.value(database.url),
       REDIS_URL: yield* Config.String("REDIS_URL").pipe(Effect.orDie),
-      KAFKA_BROKERS: yield* Config.String("KAFKA_BROKERS").pipe(Effect.orDie),
+      KAFKA_BROKERS: kafkaBrokers,
       JWT_SECRET: randomBytes(32).toString("base64url"),
       INTERNAL_RPC_SECRET: randomBytes(32).toString("base64url"),
       // budgets are per client address in the shared Redis, which every test's 127.0.0.1 shares
       RATE_LIMIT_REGISTER: "100000",
       RATE_LIMIT_CREATE_ROOM: "100000",
-      // a group of its own: no other test's consumer takes this run's events (it reads message-events
-      // from the oldest record; events of rooms this database lacks are skipped at one query each)
-      NOTIFICATION_CONSUMER_GROUP: `jaeger-trace-${randomBytes(4).toString("hex")}`,
+      NOTIFICATION_CONSUMER_GROUP: notificationGroup,
       OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlp
     }, { quiet: process.env.PYLON_TEST_LOGS === undefined })
     const [first] = started.gateways
