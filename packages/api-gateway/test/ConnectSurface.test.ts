@@ -6,17 +6,12 @@
  * the ORIGINAL protos (the frozen image proto/compat/pylon-v1.binpb, no Pylon field known); the
  * error codes of rule 4 that these services can produce; and the raw Connect JSON wire.
  */
-import { createFileRegistry, fromBinary, fromJson, toJson } from "@bufbuild/protobuf"
-import type { DescMethod, DescMethodUnary, JsonObject } from "@bufbuild/protobuf"
-import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt"
 import { Code, ConnectError, createClient } from "@connectrpc/connect"
 import type { Client, Transport } from "@connectrpc/connect"
-import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node"
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { randomBytes, randomUUID } from "node:crypto"
 import { execFile } from "node:child_process"
-import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import { AuthService } from "@pylon/proto-gen/auth/v1/auth"
@@ -24,6 +19,8 @@ import { ChatService, MessageType } from "@pylon/proto-gen/chat/v1/chat"
 import { GatewayService } from "@pylon/proto-gen/gateway/v1/gateway"
 import { NotificationService, NotificationType } from "@pylon/proto-gen/notification/v1/notification"
 import { RoomService, RoomType } from "@pylon/proto-gen/room/v1/room"
+import { connectProtocols as transports } from "@pylon/testkit/ConnectProtocols"
+import { object, objects, originalUnary as unary, text } from "@pylon/testkit/OriginalProtos"
 import { Gateway, gatewayLayer } from "./support/GatewayHarness.ts"
 import { RFC3339_MS_UTC } from "./support/Http.ts"
 
@@ -31,13 +28,6 @@ const CREATE_ROOM_BUDGET = 5
 const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url))
 const BUF = `${REPO_ROOT}node_modules/.bin/buf`
 const execFileAsync = promisify(execFile)
-
-const transports: ReadonlyArray<readonly [string, (baseUrl: string) => Transport]> = [
-  ["Connect JSON", (baseUrl) => createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: false })],
-  ["Connect binary", (baseUrl) => createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true })],
-  ["gRPC-Web", (baseUrl) => createGrpcWebTransport({ baseUrl, httpVersion: "1.1" })],
-  ["gRPC (HTTP/2 cleartext)", (baseUrl) => createGrpcTransport({ baseUrl })]
-]
 
 const call = <A>(f: () => Promise<A>) => Effect.promise(f)
 
@@ -252,33 +242,6 @@ layer(gatewayLayer({ rateLimits: { createRoom: CREATE_ROOM_BUDGET } }))("Connect
   }
 
   describe("a client built from the original protos (no Pylon field known)", () => {
-    const original = createFileRegistry(
-      fromBinary(FileDescriptorSetSchema, readFileSync(new URL("../../../proto/compat/pylon-v1.binpb", import.meta.url)))
-    )
-    const isUnary = (method: DescMethod): method is DescMethodUnary => method.methodKind === "unary"
-    const text = (json: JsonObject, key: string): string => {
-      const value = json[key]
-      if (typeof value !== "string") throw new Error(`${key} is not a string`)
-      return value
-    }
-    const object = (json: JsonObject, key: string): JsonObject => {
-      const value = json[key]
-      if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error(`${key} is not an object`)
-      return value
-    }
-    /** One unary call of an original-proto method; the answer as that method's JSON (original fields only). */
-    const unary = (transport: Transport, rpc: string, input: JsonObject, token?: string) =>
-      Effect.promise(async (): Promise<JsonObject> => {
-        const [service, name] = rpc.split("/")
-        const method = original.getService(service ?? "")?.methods.find((m) => m.name === name)
-        if (method === undefined || !isUnary(method)) throw new Error(`${rpc} is not a unary RPC of the original protos`)
-        const headers = token === undefined ? undefined : { authorization: `Bearer ${token}` }
-        const response = await transport.unary(method, undefined, undefined, headers, fromJson(method.input, input))
-        const json = toJson(method.output, response.message)
-        if (typeof json !== "object" || json === null || Array.isArray(json)) throw new Error("not a JSON object")
-        return json
-      })
-
     for (const [protocol, transport] of transports) {
       it.effect(`${protocol}: register, create, list, join and read members`, () =>
         Effect.gen(function*() {
@@ -302,9 +265,9 @@ layer(gatewayLayer({ rateLimits: { createRoom: CREATE_ROOM_BUDGET } }))("Connect
           const roomId = text(room, "id")
           expect(yield* unary(t, "pylon.room.v1.RoomService/JoinRoom", { roomId }, bobToken)).toEqual({})
           const listed = yield* unary(t, "pylon.room.v1.RoomService/ListRooms", {}, bobToken)
-          expect((listed["rooms"] as ReadonlyArray<JsonObject>).map((r) => r["id"])).toContain(roomId)
+          expect(objects(listed, "rooms").map((r) => r["id"])).toContain(roomId)
           const members = yield* unary(t, "pylon.room.v1.RoomService/GetRoomMembers", { roomId }, aliceToken)
-          expect((members["members"] as ReadonlyArray<JsonObject>).map((m) => m["role"]).sort()).toEqual([
+          expect(objects(members, "members").map((m) => m["role"]).sort()).toEqual([
             "member",
             "owner"
           ])

@@ -7,14 +7,13 @@
  * image of the original protos (proto/compat/pylon-v1.binpb), carries the same original fields;
  * and the request rules (caller fields, enum defaults, limits) hold on examples.
  */
-import { create, createFileRegistry, fromBinary, fromJson, toBinary, toJson } from "@bufbuild/protobuf"
+import { create, fromBinary, fromJson, toBinary, toJson } from "@bufbuild/protobuf"
 import type { DescEnum, DescMessage, JsonObject, JsonValue, Message as ProtoMessage } from "@bufbuild/protobuf"
 import type { GenMessage } from "@bufbuild/protobuf/codegenv2"
-import { FileDescriptorSetSchema, timestampFromMs } from "@bufbuild/protobuf/wkt"
+import { timestampFromMs } from "@bufbuild/protobuf/wkt"
 import { describe, expect, it } from "@effect/vitest"
 import { Arbitrary, DateTime, Effect, Exit, Schema } from "effect"
 import fc from "fast-check"
-import { readFileSync } from "node:fs"
 import {
   AuthResult,
   LoginRequest,
@@ -40,6 +39,7 @@ import * as PresencePb from "@pylon/proto-gen/presence/v1/presence"
 import * as RoomPb from "@pylon/proto-gen/room/v1/room"
 import * as AuthPb from "@pylon/proto-gen/auth/v1/auth"
 import * as GatewayPb from "@pylon/proto-gen/gateway/v1/gateway"
+import { originalProtos as original } from "@pylon/testkit/OriginalProtos"
 import { payloadSchema } from "../src/connect/mapping/Common.ts"
 import type { MappingError } from "../src/connect/ProtoMapping.ts"
 import {
@@ -76,11 +76,6 @@ const isWellFormed = (encoded: unknown): boolean => {
   if (typeof encoded === "object" && encoded !== null) return Object.values(encoded).every(isWellFormed)
   return true
 }
-
-/** The message types of the original protos, from the frozen image `npm test` breaks against. */
-const original = createFileRegistry(
-  fromBinary(FileDescriptorSetSchema, readFileSync(new URL("../../../proto/compat/pylon-v1.binpb", import.meta.url)))
-)
 
 const isObject = (json: JsonValue | undefined): json is JsonObject =>
   typeof json === "object" && json !== null && !Array.isArray(json)

@@ -9,5 +9,8 @@
  * - `KafkaTopicReader`, `EventPublisherContract`: reading topics back; the EventPublisher suite
  * - `ChatFixtures`: users, rooms and an in-process chat client on a test database
  * - `Rest`, `WsClient`: a REST client and a WebSocket client for end-to-end tests
+ * - `StreamReader`: reading a server stream in the background
+ * - `ConnectProtocols`: the Connect surface's four protocols as transports
+ * - `OriginalProtos`: a client of the original Pylon protos (the frozen image), unary and streams
  */
 export {}
