@@ -18,6 +18,7 @@ import { TestDatabase, TestDatabaseInfo } from "@pylon/testkit/TestDatabase"
 import { freePorts } from "../../src/FreePorts.ts"
 import { MESSAGE_EVENTS_TOPIC } from "@pylon/contracts/Events"
 import { startGroupAtEnd } from "@pylon/testkit/KafkaGroupAtEnd"
+import { GENEROUS_LIMITS } from "./GenerousLimits.ts"
 
 export interface TopologyShape {
   /** Gateway A and gateway B, in that order. */
@@ -29,19 +30,6 @@ export interface TopologyShape {
 }
 
 export class Topology extends Context.Service<Topology, TopologyShape>()("pylon/pylon/test/Topology") {}
-
-/** Budgets high enough that no test trips them by accident. */
-const GENEROUS_LIMITS: Record<string, string> = {
-  RATE_LIMIT_WINDOW_SECONDS: "60",
-  RATE_LIMIT_REGISTER: "100000",
-  RATE_LIMIT_LOGIN: "100000",
-  RATE_LIMIT_REFRESH: "100000",
-  RATE_LIMIT_CREATE_ROOM: "100000",
-  RATE_LIMIT_JOIN: "100000",
-  RATE_LIMIT_HISTORY: "100000",
-  RATE_LIMIT_WS_MESSAGES: "100000",
-  RATE_LIMIT_WS_TYPING: "100000"
-}
 
 /**
  * How long each process gets to answer `/ready`: six Node processes start here at once, next to
