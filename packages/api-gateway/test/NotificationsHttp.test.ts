@@ -35,6 +35,7 @@ import { UserSockets } from "../src/ws/UserChannelFanout.ts"
 import { Gateway, gatewayLayer } from "./support/GatewayHarness.ts"
 import type { AuthResultJson } from "./support/Http.ts"
 import { expectError, expectOk, get, http, newUser, post, RFC3339_MS_UTC } from "./support/Http.ts"
+import { createTestTopic } from "@pylon/testkit/KafkaTestTopics"
 
 interface NotificationJson {
   readonly id: string
@@ -94,7 +95,7 @@ const EventPath = Layer.unwrap(Effect.gen(function*() {
   const admin = yield* KafkaAdmin
   const topic = `pylon-test-gw-notif-${run}`
   yield* Effect.acquireRelease(
-    Effect.promise(() => admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 2, replicationFactor: 1 }] })),
+    Effect.promise(() => createTestTopic(admin, topic, 2)),
     () => Effect.promise(() => admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => undefined))
   )
   const redirected = Layer.effect(

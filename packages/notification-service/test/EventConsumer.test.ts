@@ -12,6 +12,7 @@ import * as KafkaEventConsumer from "../src/KafkaEventConsumer.ts"
 import * as MemoryEventConsumer from "../src/MemoryEventConsumer.ts"
 import { ConsumerHarness, eventConsumerContract } from "./EventConsumer.contract.ts"
 import { kafkaBrokers } from "./support/KafkaTopics.ts"
+import { createTestTopic } from "@pylon/testkit/KafkaTestTopics"
 
 const run = randomUUID().slice(0, 8)
 
@@ -46,7 +47,7 @@ const kafkaHarness = Layer.effect(
       freshTopic: (label) =>
         Effect.promise(async () => {
           const topic = `pylon-test-consumer-${label}-${run}-${randomUUID().slice(0, 8)}`
-          await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 2, replicationFactor: 1 }] })
+          await createTestTopic(admin, topic, 2)
           created.push(topic)
           return topic
         }),

@@ -14,6 +14,7 @@ import { EventPublisher } from "@pylon/platform/events/EventPublisher"
 import type { EventRecord } from "@pylon/platform/events/EventPublisher"
 import { KafkaAdmin, KafkaClient } from "@pylon/platform/kafka/Kafka"
 import { MemoryEventBus } from "@pylon/platform/events/MemoryEventBus"
+import { createTestTopic } from "./KafkaTestTopics.ts"
 
 export interface ReadRecord {
   readonly topic: string
@@ -58,7 +59,7 @@ export const kafkaEventLogReader: Layer.Layer<EventLogReader, never, KafkaClient
     const freshTopic = (label: string) =>
       Effect.promise(async () => {
         const topic = `pylon-test-${label}-${run}-${randomUUID().slice(0, 8)}`
-        await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3, replicationFactor: 1 }] })
+        await createTestTopic(admin, topic, 3)
         created.push(topic)
         return topic
       })

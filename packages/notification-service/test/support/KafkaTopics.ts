@@ -8,6 +8,7 @@ import { Duration, Effect } from "effect"
 import type { Admin, Kafka } from "kafkajs"
 import { readKafkaTopic } from "@pylon/testkit/KafkaTopicReader"
 import type { KafkaTopicRecord } from "@pylon/testkit/KafkaTopicReader"
+import { createTestTopic } from "@pylon/testkit/KafkaTestTopics"
 
 export const kafkaBrokers = (): Array<string> => {
   const value = process.env["KAFKA_BROKERS"]
@@ -25,7 +26,7 @@ export const freshTopic = (admin: Admin, label: string, partitions = 1) =>
   Effect.acquireRelease(
     Effect.promise(async () => {
       const topic = `pylon-test-notif-${label}-${randomUUID().slice(0, 12)}`
-      await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }] })
+      await createTestTopic(admin, topic, partitions)
       return topic
     }),
     (topic) => Effect.promise(() => admin.deleteTopics({ topics: [topic] }).catch(() => undefined))
