@@ -6,8 +6,9 @@
 #   bash scripts/web.sh chromium   make sure Debian's Chromium is installed (browser tests); prints its path
 #
 # Stale = the hash of its inputs (packages/web sources and config, the shared contracts, the
-# lockfile) differs from the one recorded in dist/.build-inputs at the last build. One build at a
-# time per checkout (flock), so parallel test files and `npm start` never race on dist/.
+# generated Connect code in packages/proto-gen, the lockfile) differs from the one recorded in
+# dist/.build-inputs at the last build. One build at a time per checkout (flock), so parallel test
+# files and `npm start` never race on dist/.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WEB="$ROOT/packages/web"
@@ -18,13 +19,15 @@ log() { echo "[web] $*" >&2; }
 
 inputs_hash() {
   (cd "$ROOT" && find packages/web/src packages/web/index.html packages/web/vite.config.ts packages/web/package.json \
-      packages/contracts/src pnpm-lock.yaml -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-64)
+      packages/contracts/src packages/proto-gen/src pnpm-lock.yaml -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-64)
 }
 
 build() {
   local hash="$1"
   log "building the web client (vite build packages/web)"
-  (cd "$ROOT" && "$WEB/node_modules/.bin/vite" build packages/web --logLevel warn >&2)
+  # NODE_ENV=production: run from a test (vitest sets NODE_ENV=test) Vite would otherwise bundle
+  # React's development build (about 200 kB more), and `npm start` would then serve that bundle.
+  (cd "$ROOT" && NODE_ENV=production "$WEB/node_modules/.bin/vite" build packages/web --logLevel warn >&2)
   echo "$hash" >"$STAMP"
 }
 

@@ -1,12 +1,19 @@
 /**
  * The signed-in session: tokens kept in localStorage (so a reload keeps the person signed in),
- * the access token refreshed before it expires or after a 401, and refresh-token rotation shared
- * by every tab of the browser: a refresh runs under one Web Lock and re-reads the stored pair
- * first, so two tabs never present the same (single-use) refresh token — which the server would
- * treat as reuse and answer by revoking the whole session.
+ * the access token refreshed before it expires or after `unauthenticated`, and refresh-token
+ * rotation shared by every tab of the browser: a refresh runs under one Web Lock and re-reads the
+ * stored pair first, so two tabs never present the same (single-use) refresh token — which the
+ * server would treat as reuse and answer by revoking the whole session.
+ *
+ * Register, login and refresh go over Connect (`AuthService`); logout and `me` have no Connect RPC
+ * and stay on REST.
  */
-import { DateTime, Option, Schema } from "effect"
-import { AuthResult, LogoutResult, MeResponse, TokenPair } from "@pylon/contracts/Auth"
+import { createClient } from "@connectrpc/connect"
+import { Option, Schema } from "effect"
+import { AuthService } from "@pylon/proto-gen/auth/v1/auth"
+import type { LoginResponse } from "@pylon/proto-gen/auth/v1/auth"
+import { LogoutResult, MeResponse } from "@pylon/contracts/Auth"
+import { connectTransport, invalidResponse, rpc } from "./Connect.ts"
 import { ApiError, request } from "./Rest.ts"
 import type { RequestOptions } from "./Rest.ts"
 
@@ -33,21 +40,35 @@ const store = (session: StoredSession | undefined): void => {
   else localStorage.setItem(STORAGE_KEY, JSON.stringify(session))
 }
 
-const fromAuth = (result: typeof AuthResult.Type): StoredSession => ({
-  user: { id: result.user.id, username: result.user.username, email: result.user.email },
-  token: result.token,
-  refresh_token: result.refresh_token,
-  expires_at: DateTime.toEpochMillis(result.expires_at)
-})
+/** `AuthService` needs no token: one client for the page. */
+const auth = createClient(AuthService, connectTransport())
+
+/** An RFC 3339 expiry (the original wire has strings here) as epoch ms. */
+const expiryMillis = (expiresAt: string): number => {
+  const ms = Date.parse(expiresAt)
+  if (Number.isNaN(ms)) throw invalidResponse()
+  return ms
+}
+
+/** `RegisterResponse` has the same fields as `LoginResponse`. */
+const fromAuth = (result: Omit<LoginResponse, "$typeName">): StoredSession => {
+  if (result.user === undefined) throw invalidResponse()
+  return {
+    user: { id: result.user.id, username: result.user.username, email: result.user.email },
+    token: result.token,
+    refresh_token: result.refreshToken,
+    expires_at: expiryMillis(result.expiresAt)
+  }
+}
 
 export const register = async (username: string, email: string, password: string): Promise<StoredSession> => {
-  const session = fromAuth(await request("/api/v1/auth/register", AuthResult, { body: { username, email, password } }))
+  const session = await rpc(async () => fromAuth(await auth.register({ username, email, password })))
   store(session)
   return session
 }
 
 export const login = async (email: string, password: string): Promise<StoredSession> => {
-  const session = fromAuth(await request("/api/v1/auth/login", AuthResult, { body: { email, password } }))
+  const session = await rpc(async () => fromAuth(await auth.login({ email, password })))
   store(session)
   return session
 }
@@ -61,7 +82,8 @@ const withLock = <A>(run: () => Promise<A>): Promise<A> =>
 
 /**
  * A fresh access token for `current`: the stored one if another tab already rotated the pair,
- * else a rotation (`POST /auth/refresh`). Resolves `undefined` when the session is over (401).
+ * else a rotation (`AuthService.RefreshToken`). Resolves `undefined` when the session is over
+ * (`unauthenticated`, or `invalid_argument` for a token the server no longer accepts).
  */
 export const refresh = (current: StoredSession): Promise<StoredSession | undefined> =>
   withLock(async () => {
@@ -69,13 +91,10 @@ export const refresh = (current: StoredSession): Promise<StoredSession | undefin
     if (stored === undefined) return undefined
     if (stored.refresh_token !== current.refresh_token && stored.expires_at - Date.now() > REFRESH_MARGIN_MS) return stored
     try {
-      const pair = await request("/api/v1/auth/refresh", TokenPair, { body: { refresh_token: stored.refresh_token } })
-      const next: StoredSession = {
-        user: stored.user,
-        token: pair.token,
-        refresh_token: pair.refresh_token,
-        expires_at: DateTime.toEpochMillis(pair.expires_at)
-      }
+      const next = await rpc(async (): Promise<StoredSession> => {
+        const pair = await auth.refreshToken({ refreshToken: stored.refresh_token })
+        return { user: stored.user, token: pair.token, refresh_token: pair.refreshToken, expires_at: expiryMillis(pair.expiresAt) }
+      })
       store(next)
       return next
     } catch (error) {
@@ -99,8 +118,8 @@ export const logout = async (session: StoredSession): Promise<void> => {
 export const me = (session: StoredSession) => request("/api/v1/users/me", MeResponse, { token: session.token })
 
 /**
- * Authenticated requests for one signed-in session: the token is refreshed ahead of expiry and
- * once more after a 401; `onSessionEnded` fires when the session cannot be renewed.
+ * Authenticated requests for one signed-in session (REST here; Connect in `PylonRpc`, which uses
+ * `token` and `renew`): the token is refreshed ahead of expiry and once more after a 401; `onSessionEnded` fires when the session cannot be renewed.
  */
 export class SessionClient {
   private session: StoredSession

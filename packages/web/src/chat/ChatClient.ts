@@ -1,22 +1,22 @@
 /**
- * Everything the page does for one signed-in person, as one observable store: REST for rooms,
- * history, members, presence and notifications; the WebSocket for live messages, typing and
- * presence. Sends are shown at once as pending and kept until their `ack`; a send that fails for
+ * Everything the page does for one signed-in person, as one observable store: Connect
+ * (`PylonRpc`) for rooms, history, members, the presence snapshot and notifications, REST for what
+ * Connect has no RPC for (channel discovery, marking every notification read); the WebSocket for
+ * live messages, typing and presence. Sends are shown at once as pending and kept until their `ack`; a send that fails for
  * a transient reason, or whose connection drops, is sent again with the same `client_msg_id`
  * (the server stores it once). After a reconnect every room is joined again with `since_seq` = the
  * newest seq shown, so the server replays exactly what was missed.
  */
 import { DateTime } from "effect"
-import { JoinResult, LeaveResult, MembersResponse, RoomResponse, RoomsResponse } from "@pylon/contracts/Rooms"
+import { RoomsResponse } from "@pylon/contracts/Rooms"
 import type { Room } from "@pylon/contracts/Rooms"
-import { MessagesResponse } from "@pylon/contracts/Messages"
 import type { Message } from "@pylon/contracts/Messages"
-import { NotificationsResponse, ReadAllResult, ReadResult } from "@pylon/contracts/Notifications"
+import { ReadAllResult } from "@pylon/contracts/Notifications"
 import type { Notification } from "@pylon/contracts/Notifications"
-import { RoomPresenceResponse } from "@pylon/contracts/Presence"
 import type { ServerFrame } from "@pylon/contracts/WsFrames"
+import { apiErrorOf } from "../api/Connect.ts"
 import { RETRYABLE_WS_ERRORS, wsErrorText } from "../api/ErrorText.ts"
-import { ApiError } from "../api/Rest.ts"
+import { PylonRpc } from "../api/PylonRpc.ts"
 import type { SessionClient, StoredSession } from "../api/Session.ts"
 import { ChatSocket } from "./ChatSocket.ts"
 import type { OutgoingFrame } from "./ChatSocket.ts"
@@ -34,6 +34,7 @@ const ROOMS_REFRESH_MS = 30_000
 
 const millis = (t: DateTime.Utc): number => DateTime.toEpochMillis(t)
 
+/** A room of the REST channel directory. */
 const roomView = (room: Room): RoomView => ({
   id: room.id,
   name: room.name,
@@ -44,7 +45,7 @@ const roomView = (room: Room): RoomView => ({
   activityAt: room.last_message_at === null ? millis(room.created_at) : millis(room.last_message_at)
 })
 
-/** A stored message (history page) or a `message` frame with its `message_id` as `id`. */
+/** A `message` frame with its `message_id` as `id`. */
 type MessageLike = Pick<Message, "seq" | "sender" | "content" | "client_msg_id" | "created_at"> & { readonly id: string }
 
 const messageView = (m: MessageLike): ChatMessage => ({
@@ -67,13 +68,13 @@ const notificationView = (n: Notification): NotificationView => ({
   createdAt: millis(n.created_at)
 })
 
-const errorText = (error: unknown): string =>
-  error instanceof ApiError ? error.message : "Something went wrong. Please try again."
+const errorText = (error: unknown): string => apiErrorOf(error).message
 
 export class ChatClient {
   private state: ChatState
   private readonly listeners = new Set<() => void>()
   private readonly socket: ChatSocket
+  private readonly rpc: PylonRpc
   /** Rooms this connection has joined (own `user_joined` received). */
   private readonly joined = new Set<string>()
   private readonly typingSentAt = new Map<string, number>()
@@ -84,6 +85,7 @@ export class ChatClient {
 
   constructor(private readonly session: SessionClient) {
     this.state = { ...initialChatState, lastRead: this.readLastRead() }
+    this.rpc = new PylonRpc(session)
     this.socket = new ChatSocket({
       url: async () => {
         const token = await this.session.token()
@@ -164,10 +166,9 @@ export class ChatClient {
 
   async refreshRooms(): Promise<void> {
     try {
-      const { rooms } = await this.session.call("/api/v1/rooms", RoomsResponse)
+      const rooms = await this.rpc.listRooms()
       const known = new Map(this.state.rooms.map((room) => [room.id, room]))
-      const views = rooms.map((room) => {
-        const view = roomView(room)
+      const views = rooms.map((view) => {
         const live = known.get(view.id)
         // A live frame may be newer than the list that was read.
         return live !== undefined && live.lastSeq > view.lastSeq ? { ...view, lastSeq: live.lastSeq, activityAt: live.activityAt } : view
@@ -181,10 +182,8 @@ export class ChatClient {
 
   async createRoom(name: string, type: RoomType, memberIds: ReadonlyArray<string>): Promise<string | undefined> {
     try {
-      const { room } = await this.session.call("/api/v1/rooms", RoomResponse, {
-        body: { name, type, member_ids: memberIds }
-      })
-      this.addRoom(roomView(room))
+      const room = await this.rpc.createRoom(name, type, memberIds)
+      this.addRoom(room)
       return room.id
     } catch (error) {
       this.notify(errorText(error))
@@ -200,7 +199,7 @@ export class ChatClient {
 
   async joinChannel(room: RoomView): Promise<boolean> {
     try {
-      await this.session.call(`/api/v1/rooms/${room.id}/join`, JoinResult, { method: "POST" })
+      await this.rpc.joinRoom(room.id)
       this.addRoom({ ...room, memberCount: room.memberCount + 1 })
       return true
     } catch (error) {
@@ -211,7 +210,7 @@ export class ChatClient {
 
   async leaveRoom(roomId: string): Promise<boolean> {
     try {
-      await this.session.call(`/api/v1/rooms/${roomId}/leave`, LeaveResult, { method: "POST" })
+      await this.rpc.leaveRoom(roomId)
       this.joined.delete(roomId)
       const { [roomId]: _, ...rest } = this.state.roomState
       this.update({ rooms: this.state.rooms.filter((room) => room.id !== roomId), roomState: rest })
@@ -243,12 +242,12 @@ export class ChatClient {
 
   private async loadLatest(roomId: string): Promise<void> {
     try {
-      const page = await this.session.call(`/api/v1/rooms/${roomId}/messages?limit=${HISTORY_PAGE}`, MessagesResponse)
+      const page = await this.rpc.messages(roomId, { limit: HISTORY_PAGE })
       this.updateRoom(roomId, (room) => ({
         ...room,
-        messages: mergeMessages(room.messages, page.messages.map(messageView)),
+        messages: mergeMessages(room.messages, page.messages),
         historyLoaded: true,
-        hasMore: page.has_more
+        hasMore: page.hasMore
       }))
     } catch (error) {
       this.notify(errorText(error))
@@ -262,14 +261,11 @@ export class ChatClient {
     if (room === undefined || oldest === undefined || !room.hasMore || room.loadingOlder) return
     this.updateRoom(roomId, (r) => ({ ...r, loadingOlder: true }))
     try {
-      const page = await this.session.call(
-        `/api/v1/rooms/${roomId}/messages?limit=${HISTORY_PAGE}&before_id=${oldest.id}`,
-        MessagesResponse
-      )
+      const page = await this.rpc.messages(roomId, { limit: HISTORY_PAGE, beforeId: oldest.id })
       this.updateRoom(roomId, (r) => ({
         ...r,
-        messages: mergeMessages(r.messages, page.messages.map(messageView)),
-        hasMore: page.has_more,
+        messages: mergeMessages(r.messages, page.messages),
+        hasMore: page.hasMore,
         loadingOlder: false
       }))
     } catch (error) {
@@ -280,19 +276,12 @@ export class ChatClient {
 
   private async loadMembers(roomId: string): Promise<void> {
     try {
-      const [{ members }, presence] = await Promise.all([
-        this.session.call(`/api/v1/rooms/${roomId}/members`, MembersResponse),
-        this.session.call(`/api/v1/rooms/${roomId}/presence`, RoomPresenceResponse).catch(() => undefined)
+      const [members, presence] = await Promise.all([
+        this.rpc.members(roomId),
+        this.rpc.roomPresence(roomId).catch(() => undefined)
       ])
-      this.updateRoom(roomId, (room) => ({
-        ...room,
-        members: members.map((m) => ({ userId: m.user_id, username: m.display_name ?? m.username, role: m.role }))
-      }))
-      if (presence !== undefined) {
-        const next = { ...this.state.presence }
-        for (const p of presence.presence) next[p.user_id] = p.status
-        this.update({ presence: next })
-      }
+      this.updateRoom(roomId, (room) => ({ ...room, members }))
+      if (presence !== undefined) this.update({ presence: { ...this.state.presence, ...presence } })
     } catch (error) {
       this.notify(errorText(error))
     }
@@ -425,11 +414,11 @@ export class ChatClient {
     this.markSeen(roomId)
   }
 
-  /** Messages after `afterSeq` by REST (a live message arrived ahead of the ones shown). */
+  /** Messages after `afterSeq` by `GetMessages` (a live message arrived ahead of the ones shown). */
   private async fillGap(roomId: string, afterSeq: number): Promise<void> {
     try {
-      const page = await this.session.call(`/api/v1/rooms/${roomId}/messages?after_seq=${afterSeq}&limit=100`, MessagesResponse)
-      this.updateRoom(roomId, (room) => ({ ...room, messages: mergeMessages(room.messages, page.messages.map(messageView)) }))
+      const page = await this.rpc.messages(roomId, { limit: 100, afterSeq })
+      this.updateRoom(roomId, (room) => ({ ...room, messages: mergeMessages(room.messages, page.messages) }))
     } catch {
       // The next reconnect's since_seq replay covers it.
     }
@@ -552,8 +541,8 @@ export class ChatClient {
 
   async loadNotifications(): Promise<void> {
     try {
-      const page = await this.session.call("/api/v1/notifications?limit=50", NotificationsResponse)
-      this.update({ notifications: page.notifications.map(notificationView), unreadNotifications: page.unread_count })
+      const page = await this.rpc.listNotifications(50)
+      this.update({ notifications: [...page.notifications], unreadNotifications: page.unreadCount })
     } catch (error) {
       this.notify(errorText(error))
     }
@@ -563,7 +552,7 @@ export class ChatClient {
     const target = this.state.notifications.find((n) => n.id === notificationId)
     if (target === undefined || target.read) return
     try {
-      await this.session.call(`/api/v1/notifications/${notificationId}/read`, ReadResult, { method: "POST" })
+      await this.rpc.markRead(notificationId)
       this.update({
         notifications: this.state.notifications.map((n) => (n.id === notificationId ? { ...n, read: true } : n)),
         unreadNotifications: Math.max(0, this.state.unreadNotifications - 1)

@@ -74,6 +74,22 @@ export const registerThroughPage = async (page: Page, who: Person): Promise<void
   await connected(page)
 }
 
+export interface SentRequest {
+  readonly method: string
+  readonly path: string
+  readonly contentType: string | undefined
+}
+
+/** Every request the page sends to its server from now on (path without the query). */
+export const recordRequests = (page: Page): ReadonlyArray<SentRequest> => {
+  const sent: Array<SentRequest> = []
+  page.on("request", (request) => {
+    const url = new URL(request.url())
+    sent.push({ method: request.method(), path: url.pathname, contentType: request.headers()["content-type"] })
+  })
+  return sent
+}
+
 export const connected = (page: Page) => page.getByRole("status", { name: "Connection: Connected" }).waitFor()
 
 export const screenshot = async (page: Page, name: string): Promise<string> => {

@@ -5,7 +5,8 @@
  */
 import { expect } from "@effect/vitest"
 import type { Browser, Page } from "playwright-core"
-import { connected, newPage, person, registerThroughPage, screenshot, WAIT_MS } from "./Browser.ts"
+import { connected, newPage, person, recordRequests, registerThroughPage, screenshot, WAIT_MS } from "./Browser.ts"
+import type { SentRequest } from "./Browser.ts"
 
 const seqsShown = async (page: Page): Promise<Array<number>> => {
   const items = await page.locator(".messages li.message[data-seq]").all()
@@ -29,6 +30,17 @@ const eventually = async <A>(read: () => Promise<A>, check: (a: A) => boolean, w
   return last
 }
 
+/** What the page may still ask over REST: Connect has no RPC for channel discovery or "mark all read". */
+const REST_ONLY = new Set(["/api/v1/channels", "/api/v1/notifications/read-all"])
+
+/** Auth, rooms, history, members, the presence snapshot and notifications went over Connect (binary), nothing else over REST. */
+const expectConnectCalls = (sent: ReadonlyArray<SentRequest>, methods: ReadonlyArray<string>): void => {
+  const connect = sent.filter((r) => r.path.startsWith("/pylon."))
+  for (const method of methods) expect(connect.map((r) => r.path)).toContain(`/${method}`)
+  for (const r of connect) expect([r.method, r.contentType]).toEqual(["POST", "application/proto"])
+  expect(sent.filter((r) => r.path.startsWith("/api/") && !REST_ONLY.has(r.path)).map((r) => r.path)).toEqual([])
+}
+
 export interface ScenarioOptions {
   /** The notification service runs (it does in `pylon dev` and in the test topology). */
   readonly notifications: boolean
@@ -41,6 +53,8 @@ export const twoPeopleChat = async (browser: Browser, baseA: string, baseB: stri
   const bob = person("bob")
   const a = await newPage(browser, baseA)
   const b = await newPage(browser, baseB)
+  const sentA = recordRequests(a.page)
+  const sentB = recordRequests(b.page)
   await registerThroughPage(a.page, alice)
   await registerThroughPage(b.page, bob)
 
@@ -108,7 +122,7 @@ export const twoPeopleChat = async (browser: Browser, baseA: string, baseB: stri
   expect(await b.page.locator("li.message .content", { hasText: "sent from the tunnel" }).count()).toBe(1)
 
   if (options.notifications) {
-    // A mention in a channel notifies bob: badge, list, mark read.
+    // A mention in a channel notifies bob: badge, list, mark it read.
     await composerA.fill(`@${bob.username} are you there?`)
     await composerA.press("Enter")
     const bell = b.page.getByRole("button", { name: "Notifications, 1 unread" })
@@ -118,9 +132,33 @@ export const twoPeopleChat = async (browser: Browser, baseA: string, baseB: stri
     await bell.click()
     const panel = b.page.getByRole("region", { name: "Notifications" })
     await panel.getByText("are you there?").first().waitFor()
+    await panel.getByRole("button", { name: /^Mark ".*" read$/ }).click()
+    await b.page.getByRole("button", { name: "Notifications, 0 unread" }).waitFor()
+    // Another mention; this time "Mark all read".
+    await composerA.fill(`@${bob.username} still there?`)
+    await composerA.press("Enter")
+    await bell.waitFor({ timeout: NOTIFICATION_WAIT_MS })
+    await panel.getByText("still there?").first().waitFor()
     await panel.getByRole("button", { name: "Mark all read" }).click()
     await b.page.getByRole("button", { name: "Notifications, 0 unread" }).waitFor()
   }
+
+  expectConnectCalls(sentA, [
+    "pylon.auth.v1.AuthService/Register",
+    "pylon.room.v1.RoomService/ListRooms",
+    "pylon.room.v1.RoomService/CreateRoom",
+    "pylon.room.v1.RoomService/GetRoomMembers",
+    "pylon.chat.v1.ChatService/GetMessages",
+    "pylon.presence.v1.PresenceService/GetRoomPresence",
+    "pylon.notification.v1.NotificationService/GetNotifications"
+  ])
+  expectConnectCalls(sentB, [
+    "pylon.auth.v1.AuthService/Register",
+    "pylon.room.v1.RoomService/JoinRoom",
+    "pylon.chat.v1.ChatService/GetMessages",
+    "pylon.notification.v1.NotificationService/GetNotifications",
+    ...(options.notifications ? ["pylon.notification.v1.NotificationService/MarkAsRead"] : [])
+  ])
 
   await screenshot(a.page, options.screenshot)
   await Promise.all([a.context.close(), b.context.close()])
