@@ -3,11 +3,12 @@
  * second must stop at once with a clear "in use" message naming the first (no stack trace, exit
  * status non-zero) without touching the database files: after the first stops, a third process
  * on the directory still has the user the first one stored. Likewise a `pylon dev` whose port
- * is taken says so in one line.
+ * is taken says so in one line, and one stopped (SIGTERM) while PGlite is still starting exits
+ * promptly and leaves the directory unlocked and usable.
  */
 import { spawn } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
-import { mkdtemp, readdir, rm } from "node:fs/promises"
+import { access, mkdtemp, readdir, rm } from "node:fs/promises"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import * as NodePath from "node:path"
@@ -91,6 +92,20 @@ const baseUrlOf = (dev: DevProcess) =>
       yield* Effect.sleep("100 millis")
     }
     return url
+  })
+
+/** Polls until `file` exists; fails if the process exits first or the deadline passes. */
+const waitForFile = (dev: DevProcess, file: string) =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + START_DEADLINE_MS
+    while (!(yield* Effect.promise(() => access(file).then(() => true, () => false)))) {
+      if (dev.child.exitCode !== null) {
+        return yield* Effect.die(new Error(`pylon dev exited (${dev.child.exitCode}) before ${file} appeared:\n${dev.output()}`))
+      }
+      if (Date.now() > deadline) return yield* Effect.die(new Error(`no ${file} within ${START_DEADLINE_MS} ms:\n${dev.output()}`))
+      // Short: the file appears well under a second before PGlite is ready.
+      yield* Effect.sleep("20 millis")
+    }
   })
 
 const exitWithin = (dev: DevProcess, millis: number) =>
@@ -180,4 +195,29 @@ describe("pylon dev on a port that is already taken", () => {
       expect(dev.output()).toContain(`Cannot listen on 127.0.0.1:${port}: the port is already in use`)
       expectNoStackTrace(dev.output())
     }), { timeout: 300_000 })
+})
+
+describe("pylon dev stopped while PGlite is starting", () => {
+  it.live("exits promptly, releases the data directory, and the next pylon dev starts on it", () =>
+    Effect.gen(function*() {
+      const dataDir = yield* temporaryDataDir
+      const first = yield* startDev(dataDir)
+      // PGlite writes PG_VERSION while it creates a new database; creating it keeps the event loop
+      // busy, so the signal is handled just as startup goes on to the socket server and the pool.
+      // A pool connection reaching the socket server as it stopped used to hang stop() forever.
+      yield* waitForFile(first, NodePath.join(dataDir, "PG_VERSION"))
+      first.child.kill("SIGTERM")
+      yield* exitWithin(first, EXIT_DEADLINE_MS)
+      expect(yield* Effect.promise(() => readdir(dataDir))).not.toContain(LOCK_FILE_NAME)
+
+      const second = yield* startDev(dataDir)
+      const url = yield* baseUrlOf(second)
+      const registered = yield* request(url, "POST", "/api/v1/auth/register", {
+        json: { username: "keeper", ...credentials }
+      })
+      expect(registered.status).toBe(201)
+      second.child.kill("SIGTERM")
+      yield* exitWithin(second, EXIT_DEADLINE_MS)
+      expect(yield* Effect.promise(() => readdir(dataDir))).not.toContain(LOCK_FILE_NAME)
+    }), { timeout: 600_000 })
 })

@@ -11,7 +11,7 @@
 import { PGlite } from "@electric-sql/pglite"
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
 import * as PgClient from "@effect/sql-pg/PgClient"
-import { Config, Context, Effect, Layer, Redacted, Schema } from "effect"
+import { Config, Context, Duration, Effect, Layer, Redacted, Schema } from "effect"
 import type { SqlClient } from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
 import { mkdir } from "node:fs/promises"
@@ -46,10 +46,32 @@ export class EmbeddedPostgres extends Context.Service<EmbeddedPostgres, {
 
 const fail = (message: string) => (cause: unknown) => new EmbeddedPostgresError({ message, cause })
 
+/** How long a finalizer step may take before it is abandoned, so shutting down never hangs. */
+const RELEASE_TIMEOUT = Duration.seconds(5)
+
+/**
+ * Runs one shutdown step (`what`, e.g. "Closing PGlite"), abandoning it with a warning when it
+ * fails or has not finished within `RELEASE_TIMEOUT`. The socket server's `stop()` waits for
+ * every accepted connection to end, and a connection that arrives while it stops (the pool
+ * connecting while startup is interrupted) is only half-closed and never tracked: without a
+ * bound, the steps after it, the data directory lock's release included, would never run.
+ * Finalizers are uninterruptible, so the step is made interruptible for the timeout to abandon it.
+ */
+const boundedRelease = (what: string, step: () => Promise<void>) =>
+  Effect.interruptible(Effect.tryPromise(step)).pipe(
+    Effect.timeoutOrElse({
+      duration: RELEASE_TIMEOUT,
+      orElse: () =>
+        Effect.logWarning(`${what} did not finish within ${Duration.format(RELEASE_TIMEOUT)}; abandoned it`)
+    }),
+    Effect.catch((error) => Effect.logWarning(`${what} failed`, error))
+  )
+
 /**
  * Locks `dataDir`, opens (creating it on first use) the PGlite database in it and serves it
  * on 127.0.0.1 on a free port. Closing the scope stops the server, then closes the
- * database, which flushes it to disk, then releases the lock. Fails with
+ * database, which flushes it to disk, then releases the lock; each of the first two steps is
+ * abandoned with a warning after `RELEASE_TIMEOUT`, so the lock is always released. Fails with
  * `DataDirectoryInUse` (before touching the database files) when another process has it.
  */
 export const startEmbeddedPostgres = Effect.fn("EmbeddedPostgres.start")(function*(dataDir: string) {
@@ -64,10 +86,7 @@ export const startEmbeddedPostgres = Effect.fn("EmbeddedPostgres.start")(functio
       try: () => PGlite.create({ dataDir: directory }),
       catch: fail(`Cannot open the PGlite database in ${directory}`)
     }),
-    (db) =>
-      Effect.tryPromise(() => db.close()).pipe(
-        Effect.catch((error) => Effect.logWarning("Closing PGlite failed", error))
-      )
+    (db) => boundedRelease("Closing PGlite", () => db.close())
   )
   const server = yield* Effect.acquireRelease(
     Effect.tryPromise({
@@ -80,10 +99,7 @@ export const startEmbeddedPostgres = Effect.fn("EmbeddedPostgres.start")(functio
       },
       catch: fail("Cannot start the PGlite socket server")
     }),
-    (server) =>
-      Effect.tryPromise(() => server.stop()).pipe(
-        Effect.catch((error) => Effect.logWarning("Stopping the PGlite socket server failed", error))
-      )
+    (server) => boundedRelease("Stopping the PGlite socket server", () => server.stop())
   )
   // After start() the server reports the port it actually bound, as "host:port".
   const address = server.getServerConn()
