@@ -46,23 +46,27 @@ export class EmbeddedPostgres extends Context.Service<EmbeddedPostgres, {
 
 const fail = (message: string) => (cause: unknown) => new EmbeddedPostgresError({ message, cause })
 
-/** How long a finalizer step may take before it is abandoned, so shutting down never hangs. */
-const RELEASE_TIMEOUT = Duration.seconds(5)
+/**
+ * How long a finalizer step may take before it is abandoned, so shutting down never hangs. The
+ * socket server's stop is the step known to hang (below) and loses nothing when cut short; closing
+ * PGlite flushes the data to disk, so it gets far longer on a slow or loaded machine.
+ */
+const SERVER_STOP_TIMEOUT = Duration.seconds(5)
+const DATABASE_CLOSE_TIMEOUT = Duration.seconds(120)
 
 /**
  * Runs one shutdown step (`what`, e.g. "Closing PGlite"), abandoning it with a warning when it
- * fails or has not finished within `RELEASE_TIMEOUT`. The socket server's `stop()` waits for
+ * fails or has not finished within `timeout`. The socket server's `stop()` waits for
  * every accepted connection to end, and a connection that arrives while it stops (the pool
  * connecting while startup is interrupted) is only half-closed and never tracked: without a
  * bound, the steps after it, the data directory lock's release included, would never run.
  * Finalizers are uninterruptible, so the step is made interruptible for the timeout to abandon it.
  */
-const boundedRelease = (what: string, step: () => Promise<void>) =>
+const boundedRelease = (what: string, timeout: Duration.Duration, step: () => Promise<void>) =>
   Effect.interruptible(Effect.tryPromise(step)).pipe(
     Effect.timeoutOrElse({
-      duration: RELEASE_TIMEOUT,
-      orElse: () =>
-        Effect.logWarning(`${what} did not finish within ${Duration.format(RELEASE_TIMEOUT)}; abandoned it`)
+      duration: timeout,
+      orElse: () => Effect.logWarning(`${what} did not finish within ${Duration.format(timeout)}; abandoned it`)
     }),
     Effect.catch((error) => Effect.logWarning(`${what} failed`, error))
   )
@@ -71,7 +75,8 @@ const boundedRelease = (what: string, step: () => Promise<void>) =>
  * Locks `dataDir`, opens (creating it on first use) the PGlite database in it and serves it
  * on 127.0.0.1 on a free port. Closing the scope stops the server, then closes the
  * database, which flushes it to disk, then releases the lock; each of the first two steps is
- * abandoned with a warning after `RELEASE_TIMEOUT`, so the lock is always released. Fails with
+ * abandoned with a warning after its timeout (5 s for the server, 120 s for the database's
+ * flush), so the lock is always released. Fails with
  * `DataDirectoryInUse` (before touching the database files) when another process has it.
  */
 export const startEmbeddedPostgres = Effect.fn("EmbeddedPostgres.start")(function*(dataDir: string) {
@@ -86,7 +91,7 @@ export const startEmbeddedPostgres = Effect.fn("EmbeddedPostgres.start")(functio
       try: () => PGlite.create({ dataDir: directory }),
       catch: fail(`Cannot open the PGlite database in ${directory}`)
     }),
-    (db) => boundedRelease("Closing PGlite", () => db.close())
+    (db) => boundedRelease("Closing PGlite", DATABASE_CLOSE_TIMEOUT, () => db.close())
   )
   const server = yield* Effect.acquireRelease(
     Effect.tryPromise({
@@ -99,7 +104,7 @@ export const startEmbeddedPostgres = Effect.fn("EmbeddedPostgres.start")(functio
       },
       catch: fail("Cannot start the PGlite socket server")
     }),
-    (server) => boundedRelease("Stopping the PGlite socket server", () => server.stop())
+    (server) => boundedRelease("Stopping the PGlite socket server", SERVER_STOP_TIMEOUT, () => server.stop())
   )
   // After start() the server reports the port it actually bound, as "host:port".
   const address = server.getServerConn()
