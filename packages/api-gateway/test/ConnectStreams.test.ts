@@ -10,9 +10,9 @@
  */
 import { Code, ConnectError, createClient } from "@connectrpc/connect"
 import type { Transport } from "@connectrpc/connect"
-import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node"
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
+import { connectProtocols } from "@pylon/testkit/ConnectProtocols"
 import { randomUUID } from "node:crypto"
 import { ChatService } from "@pylon/proto-gen/chat/v1/chat"
 import type { Message } from "@pylon/proto-gen/chat/v1/chat"
@@ -24,12 +24,7 @@ import { cancelling, readStream } from "@pylon/testkit/StreamReader"
 import type { StreamEnd } from "@pylon/testkit/StreamReader"
 import { Gateway, gatewayLayer } from "./support/GatewayHarness.ts"
 
-const transports: ReadonlyArray<readonly [string, (baseUrl: string) => Transport]> = [
-  ["Connect JSON", (baseUrl) => createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: false })],
-  ["Connect binary", (baseUrl) => createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true })],
-  ["gRPC-Web", (baseUrl) => createGrpcWebTransport({ baseUrl, httpVersion: "1.1" })],
-  ["gRPC (HTTP/2 cleartext)", (baseUrl) => createGrpcTransport({ baseUrl })]
-]
+const transports = connectProtocols
 
 const bearer = (user: TestUser, signal?: AbortSignal) => ({
   headers: { authorization: `Bearer ${user.token}` },
