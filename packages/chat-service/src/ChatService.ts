@@ -5,7 +5,7 @@
  * `MessageRepository` port; this layer owns the access rules and the cursor semantics.
  */
 import { Context, Effect, Layer, Metric, Option, Schema, Stream } from "effect"
-import type { GetMessagesPayload, MessagesPage, SendMessageResult } from "@pylon/contracts/ChatRpcs"
+import type { GetMessagesPayload, MessagesPageJson, SendMessageResult } from "@pylon/contracts/ChatRpcs"
 import { MessageNotFound } from "@pylon/contracts/Errors"
 import type { BadRequest, NotRoomMember, RoomNotFound, Unavailable } from "@pylon/contracts/Errors"
 import { MessageId } from "@pylon/contracts/Ids"
@@ -36,19 +36,19 @@ export interface StreamMessagesInput {
 type RoomAccessError = RoomNotFound | NotRoomMember | Unavailable
 
 // The page is built by our own SQL, so one that does not decode is a bug (a defect).
-const decodePage = Schema.decodeEffect(MessagesResponse)
+const decodePage = Schema.decodeEffect(Schema.fromJsonString(MessagesResponse))
 
 export class ChatService extends Context.Service<ChatService, {
   /** Stores the message (or returns the original for a repeated `client_msg_id`). */
   readonly send: (input: SendMessageInput) => Effect.Effect<SendMessageResult, RoomAccessError | BadRequest>
   /**
-   * A history page for a member in its wire form, as the database built it (served over `/rpc`
-   * as `GetMessagesPassThrough`); an unknown (or foreign) `before_id` is `MessageNotFound`.
+   * A history page for a member as JSON text, as the database built it (`GetMessagesJson`, the
+   * HTTP history route); an unknown (or foreign) `before_id` is `MessageNotFound`.
    */
-  readonly getMessagesPage: (
+  readonly getMessagesJson: (
     payload: GetMessagesPayload
-  ) => Effect.Effect<MessagesPage, RoomAccessError | MessageNotFound>
-  /** `getMessagesPage` decoded to `Message`s (in-process callers: embedded mode, tests). */
+  ) => Effect.Effect<MessagesPageJson, RoomAccessError | MessageNotFound>
+  /** `getMessagesJson` decoded to `Message`s (WebSocket gap fill, Connect). */
   readonly getMessages: (
     payload: GetMessagesPayload
   ) => Effect.Effect<MessagesResponse, RoomAccessError | MessageNotFound>
@@ -82,7 +82,7 @@ export class ChatService extends Context.Service<ChatService, {
       })
 
       // Access check, cursor and page in one repository call (one query).
-      const getMessagesPage = Effect.fn("ChatService.getMessagesPage")(function*(payload: GetMessagesPayload) {
+      const getMessagesJson = Effect.fn("ChatService.getMessagesJson")(function*(payload: GetMessagesPayload) {
         return yield* repository.memberPage(
           payload.room_id,
           payload.user_id,
@@ -92,7 +92,7 @@ export class ChatService extends Context.Service<ChatService, {
       })
 
       const getMessages = Effect.fn("ChatService.getMessages")(function*(payload: GetMessagesPayload) {
-        return yield* Effect.orDie(decodePage(yield* getMessagesPage(payload)))
+        return yield* Effect.orDie(decodePage(yield* getMessagesJson(payload)))
       })
 
       const streamMessages = (input: StreamMessagesInput): Stream.Stream<Message, RoomAccessError> =>
@@ -111,7 +111,7 @@ export class ChatService extends Context.Service<ChatService, {
           )
         ).pipe(Stream.withSpan("ChatService.streamMessages"))
 
-      return ChatService.of({ send, getMessagesPage, getMessages, streamMessages })
+      return ChatService.of({ send, getMessagesJson, getMessages, streamMessages })
     })
   )
 }

@@ -1,18 +1,18 @@
 /**
  * The chat service's Layer graph. `ChatServiceLive` is the domain on PostgreSQL (needs a
- * `SqlClient`); `chatServiceApp` serves its RPC group (`ChatRpcsPassThrough`) at `/rpc` next to `/health`, `/ready`
- * and `/metrics` (needs `SqlClient` and `ServerConfig`). Embedded mode skips the server and
+ * `SqlClient`); `chatServiceApp` serves its RPC group (`ChatRpcs`) at `/rpc` next to `/health`,
+ * `/ready` and `/metrics` (needs `SqlClient` and `ServerConfig`). Embedded mode skips the server and
  * answers `ChatClient` in-process from `ChatHandlersLive` + `ChatServiceLive`.
  */
 import { postgresReady } from "@pylon/platform/http/ReadinessChecks"
 import { Layer } from "effect"
-import { ChatRpcsPassThrough } from "@pylon/contracts/ChatRpcs"
+import { ChatRpcs } from "@pylon/contracts/ChatRpcs"
 import { OutboxRelayLive } from "./outbox/OutboxRelay.ts"
 import { Draining } from "@pylon/platform/runtime/Draining"
 import { healthRoutes } from "@pylon/platform/http/HealthRoutes"
 import { serve } from "@pylon/platform/http/HttpServerLive"
 import { rpcRoutes } from "@pylon/platform/rpc/InternalRpc"
-import { ChatPassThroughHandlersLive } from "./ChatHandlers.ts"
+import { ChatHandlersLive } from "./ChatHandlers.ts"
 import { ChatService } from "./ChatService.ts"
 import { PgMessageRepository } from "./PgMessageRepository.ts"
 
@@ -20,13 +20,11 @@ export const SERVICE_NAME = "chat-service"
 
 export const ChatServiceLive = ChatService.layer.pipe(Layer.provide(PgMessageRepository))
 
-
-// `/rpc` serves the pass-through variant: history pages leave as PostgreSQL built them (same wire as ChatRpcs).
 const routes = Layer.mergeAll(
-  rpcRoutes(ChatRpcsPassThrough, SERVICE_NAME),
+  rpcRoutes(ChatRpcs, SERVICE_NAME),
   healthRoutes(SERVICE_NAME, [postgresReady])
 ).pipe(
-  Layer.provide(ChatPassThroughHandlersLive),
+  Layer.provide(ChatHandlersLive),
   Layer.provide(ChatServiceLive)
 )
 

@@ -6,7 +6,7 @@
  */
 import { Context } from "effect"
 import type { Effect } from "effect"
-import type { MessagesPage, SendMessageResult } from "@pylon/contracts/ChatRpcs"
+import type { MessagesPageJson, SendMessageResult } from "@pylon/contracts/ChatRpcs"
 import type { BadRequest, MessageNotFound, NotRoomMember, RoomNotFound, Unavailable } from "@pylon/contracts/Errors"
 import type { ClientMsgId, MessageId, RoomId, UserId } from "@pylon/contracts/Ids"
 import type { Message, MsgType } from "@pylon/contracts/Messages"
@@ -54,14 +54,14 @@ export class MessageRepository extends Context.Service<MessageRepository, {
    * A history page for a member, in ONE query (access check, cursor and page together): up to
    * `limit` messages newest first before `cursor.before_id` (or the newest), or oldest first
    * after `cursor.after_seq`. Unknown room, non-member, and a `before_id` that is not a
-   * message of this room fail in that order. The page is in its wire form (`MessagesPage`).
+   * message of this room fail in that order. The page is its wire form as JSON text.
    */
   readonly memberPage: (
     room_id: RoomId,
     user_id: UserId,
     cursor: { readonly before_id?: MessageId | undefined; readonly after_seq?: number | undefined },
     limit: number
-  ) => Effect.Effect<MessagesPage, RoomNotFound | NotRoomMember | MessageNotFound | Unavailable>
+  ) => Effect.Effect<MessagesPageJson, RoomNotFound | NotRoomMember | MessageNotFound | Unavailable>
   /** Up to `limit` messages with `seq > after_seq`, oldest first. */
   readonly oldestAfter: (room_id: RoomId, after_seq: number, limit: number) => Effect.Effect<MessagePage, Unavailable>
 }>()("pylon/chat/MessageRepository") {}

@@ -7,12 +7,13 @@
  * send consumes no `seq`.
  *
  * History reads are keyset queries on the unique index `(room_id, seq)`, never OFFSET. A history
- * page is built as the contract's JSON by PostgreSQL (`MESSAGE_JSON`), so no row is decoded here.
+ * page is built as the contract's JSON text by PostgreSQL (`MESSAGE_JSON`), so no row is decoded
+ * or encoded here.
  * The other services' tables are read through `ForeignTables.ts` only.
  */
 import { Effect, Layer, Schema } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
-import { MessagesPage } from "@pylon/contracts/ChatRpcs"
+import { MessagesPageJson } from "@pylon/contracts/ChatRpcs"
 import { MessageNotFound, NotRoomMember, RoomNotFound } from "@pylon/contracts/Errors"
 import type { MessageId, RoomId, UserId } from "@pylon/contracts/Ids"
 import { sqlFailureToUnavailable } from "@pylon/platform/sql/SqlFailures"
@@ -22,12 +23,12 @@ import { MessageRepository } from "./MessageRepository.ts"
 import type { MessagePage } from "./MessageRepository.ts"
 import { decodeMessageRows, MESSAGE_COLUMNS, MESSAGE_JSON, toMessage } from "./MessageRow.ts"
 
-/** `memberPage`'s one row: the access flags and the page (empty unless the caller is a member). */
+/** `memberPage`'s one row: the access flags and the page's JSON text (empty unless the caller is a member). */
 const PageRow = Schema.Struct({
   room_exists: Schema.Boolean,
   is_member: Schema.Boolean,
   cursor_found: Schema.Boolean,
-  ...MessagesPage.fields
+  page: MessagesPageJson
 })
 const RoomAccessRow = Schema.Struct({ is_member: Schema.Boolean })
 
@@ -87,15 +88,17 @@ export const PgMessageRepository = Layer.effect(
           LIMIT ${limit + 1}
         )
         SELECT a.room_exists, a.is_member, (${before_id === undefined} OR a.cursor_seq IS NOT NULL) AS cursor_found,
-          (SELECT COALESCE(json_agg(p.message ORDER BY p.seq ${order}), '[]'::json)
-             FROM (SELECT * FROM page ORDER BY seq ${order} LIMIT ${limit}) p) AS messages,
-          (SELECT count(*) FROM page) > ${limit} AS has_more
+          json_build_object(
+            'messages', (SELECT COALESCE(json_agg(p.message ORDER BY p.seq ${order}), '[]'::json)
+                           FROM (SELECT * FROM page ORDER BY seq ${order} LIMIT ${limit}) p),
+            'has_more', (SELECT count(*) FROM page) > ${limit}
+          )::text AS page
         FROM access a`.pipe(sqlFailureToUnavailable)
       const row = yield* Effect.orDie(decodePageRow(rows[0]))
       if (!row.room_exists) return yield* new RoomNotFound({ room_id })
       if (!row.is_member) return yield* new NotRoomMember({ room_id })
       if (!row.cursor_found && before_id !== undefined) return yield* new MessageNotFound({ message_id: before_id })
-      return { messages: row.messages, has_more: row.has_more }
+      return row.page
     })
 
     const oldestAfter = Effect.fn("MessageRepository.oldestAfter")(

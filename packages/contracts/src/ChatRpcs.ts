@@ -40,39 +40,14 @@ const RoomAccess = Schema.Union([RoomNotFound, NotRoomMember, Unavailable])
 const GetMessagesError = Schema.Union([RoomNotFound, NotRoomMember, MessageNotFound, Unavailable])
 
 /**
- * A value already in `S`'s wire (encoded) form, checked only to be a JSON object: for a value
- * built by our own service (docs/perf.md §8, the trust decision), never for outside input.
+ * A history page as JSON text: `MessagesResponse`'s wire form, built by PostgreSQL in the chat
+ * service's one history query. The gateway's HTTP history route writes it into the response
+ * body as it came, so a page is never parsed into objects and serialised again on its way out
+ * (docs/perf.md §11: the trust decision and the figures). Everything that needs `Message`
+ * values (WebSocket gap fill, Connect) calls `GetMessages` instead.
  */
-const trustedEncoded = <S extends Schema.Top>() =>
-  Schema.declare(
-    (u: unknown): u is S["Encoded"] => typeof u === "object" && u !== null && !Array.isArray(u),
-    { expected: "an encoded object" }
-  )
-
-/**
- * `MessagesResponse` in its wire form, passed through: the envelope (`messages` an array,
- * `has_more` a boolean) is checked, each message only to be an object. Encoding and decoding it
- * are the identity, so a page built as JSON by the chat service reaches the HTTP response without
- * being decoded into `Message`s and encoded again. Same wire as `MessagesResponse`
- * (contracts/test/MessagesPage.test.ts checks both directions).
- */
-export const MessagesPage = Schema.Struct({
-  ...MessagesResponse.fields,
-  messages: Schema.Array(trustedEncoded<typeof Message>())
-})
-export type MessagesPage = typeof MessagesPage.Type
-
-/**
- * `GetMessages` answering a `MessagesPage`: the same tag, payload, errors and middleware as in
- * `ChatRpcs`, the same wire. The chat service serves it over `/rpc` (its page is JSON from SQL),
- * the gateway's HTTP history route calls it; everything that needs `Message` values (WebSocket
- * replay, Connect) keeps `ChatRpcs.GetMessages`.
- */
-export const GetMessagesPassThrough = Rpc.make("GetMessages", {
-  payload: GetMessagesPayload,
-  success: MessagesPage,
-  error: GetMessagesError
-}).middleware(InternalAuth)
+export const MessagesPageJson = Schema.String.pipe(Schema.brand("MessagesPageJson"))
+export type MessagesPageJson = typeof MessagesPageJson.Type
 
 export class ChatRpcs extends RpcGroup.make(
   /**
@@ -95,6 +70,12 @@ export class ChatRpcs extends RpcGroup.make(
     success: MessagesResponse,
     error: GetMessagesError
   }),
+  /** `GetMessages`' page as JSON text (`MessagesPageJson`): the gateway's HTTP history route. */
+  Rpc.make("GetMessagesJson", {
+    payload: GetMessagesPayload,
+    success: MessagesPageJson,
+    error: GetMessagesError
+  }),
   /** Messages with `seq > after_seq` in order, then live ones (the Connect `StreamMessages`). */
   Rpc.make("StreamMessages", {
     payload: { user_id: UserId, room_id: RoomId, after_seq: Natural },
@@ -103,9 +84,3 @@ export class ChatRpcs extends RpcGroup.make(
     stream: true
   })
 ).middleware(InternalAuth) {}
-
-/** `ChatRpcs` with `GetMessagesPassThrough` in place of `GetMessages`: what the chat service serves over `/rpc`. */
-export const ChatRpcsPassThrough = ChatRpcs.omit("GetMessages").add(GetMessagesPassThrough)
-
-/** Only `GetMessagesPassThrough`: the gateway's HTTP history client. */
-export class ChatPageRpcs extends RpcGroup.make(GetMessagesPassThrough) {}

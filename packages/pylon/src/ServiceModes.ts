@@ -3,9 +3,9 @@
  */
 import { redisReady } from "@pylon/platform/http/ReadinessChecks"
 import { Layer } from "effect"
-import { ChatClient, ChatPageClient, NotificationsClient, PresenceClient, RoomsClient } from "@pylon/api-gateway/clients/ServiceClients"
+import { ChatClient, NotificationsClient, PresenceClient, RoomsClient } from "@pylon/api-gateway/clients/ServiceClients"
 import { gatewayApp } from "@pylon/api-gateway/GatewayLive"
-import { ChatPageRpcs, ChatRpcs } from "@pylon/contracts/ChatRpcs"
+import { ChatRpcs } from "@pylon/contracts/ChatRpcs"
 import { NotificationRpcs } from "@pylon/contracts/NotificationRpcs"
 import { PresenceRpcs } from "@pylon/contracts/PresenceRpcs"
 import { RoomRpcs } from "@pylon/contracts/RoomRpcs"
@@ -28,8 +28,6 @@ import { roomServiceApp } from "@pylon/room-service/RoomServiceApp"
 /** Where the gateway finds each service's `/rpc` (README: `*_SERVICE_URL`). */
 const RoomsRemote = rpcClientLayerFromConfig(RoomsClient, RoomRpcs, "ROOM_SERVICE_URL", "http://127.0.0.1:9003")
 const ChatRemote = rpcClientLayerFromConfig(ChatClient, ChatRpcs, "CHAT_SERVICE_URL", "http://127.0.0.1:9001")
-/** The HTTP history route's pass-through `GetMessages` (docs/perf.md §8), on its own connection. */
-const ChatPageRemote = rpcClientLayerFromConfig(ChatPageClient, ChatPageRpcs, "CHAT_SERVICE_URL", "http://127.0.0.1:9001")
 const PresenceRemote = rpcClientLayerFromConfig(
   PresenceClient,
   PresenceRpcs,
@@ -44,7 +42,7 @@ const NotificationsRemote = rpcClientLayerFromConfig(
 )
 
 export const gatewayLayer = gatewayApp([redisReady]).pipe(
-  Layer.provide([RoomsRemote, ChatRemote, ChatPageRemote, PresenceRemote, NotificationsRemote]),
+  Layer.provide([RoomsRemote, ChatRemote, PresenceRemote, NotificationsRemote]),
   Layer.provide([
     RedisRateLimiter.layer,
     RedisRealtimeBus.layer,

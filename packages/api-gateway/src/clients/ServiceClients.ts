@@ -5,7 +5,7 @@
  */
 import { Context } from "effect"
 import type { RpcClient, RpcClientError } from "effect/rpc"
-import type { ChatPageRpcs, ChatRpcs } from "@pylon/contracts/ChatRpcs"
+import type { ChatRpcs } from "@pylon/contracts/ChatRpcs"
 import type { NotificationRpcs } from "@pylon/contracts/NotificationRpcs"
 import type { PresenceRpcs } from "@pylon/contracts/PresenceRpcs"
 import type { RoomRpcs } from "@pylon/contracts/RoomRpcs"
@@ -19,15 +19,6 @@ export class ChatClient extends Context.Service<
   ChatClient,
   RpcClient.FromGroup<typeof ChatRpcs, RpcClientError.RpcClientError>
 >()("pylon/gateway/ChatClient") {}
-
-/**
- * The chat service's `GetMessages` answering the page in its wire form (`GetMessagesPassThrough`),
- * for the HTTP history route; optional: without it that route uses `ChatClient` (in-process modes).
- */
-export class ChatPageClient extends Context.Service<
-  ChatPageClient,
-  RpcClient.FromGroup<typeof ChatPageRpcs, RpcClientError.RpcClientError>
->()("pylon/gateway/ChatPageClient") {}
 
 export class PresenceClient extends Context.Service<
   PresenceClient,

@@ -2,16 +2,16 @@
  * Message history of API.md §5: `GET /api/v1/rooms/{id}/messages?limit=&before_id=&after_seq=`.
  * Authenticates the caller, spends one `history` rate-limit hit keyed by user id, decodes the
  * room id and query with the contract Schemas (limit default 50, clamped to 100; bad input is
- * 400), and asks the chat service for the page. Over the network (`ChatPageClient`, microservice
- * mode) the page arrives in its wire form, shape-checked only, and is written as it came
- * (docs/perf.md §8); in process (`ChatClient` only) it is the decoded page, encoded here.
+ * 400), and asks the chat service for the page as JSON text (`GetMessagesJson`, built by
+ * PostgreSQL), which is written into the envelope as it came: no page is parsed into objects or
+ * serialised again here (docs/perf.md §11).
  */
-import { Effect, Option } from "effect"
+import { Effect } from "effect"
 import { RoomId } from "@pylon/contracts/Ids"
-import { GetMessagesQuery, MessagesResponse } from "@pylon/contracts/Messages"
-import { respondOk, respondWith } from "@pylon/platform/http/HttpEnvelope"
+import { GetMessagesQuery } from "@pylon/contracts/Messages"
+import { respondOkJsonText } from "@pylon/platform/http/HttpEnvelope"
 import { decodePathParam, decodeQuery } from "@pylon/platform/http/HttpRequestDecoding"
-import { ChatClient, ChatPageClient } from "../clients/ServiceClients.ts"
+import { ChatClient } from "../clients/ServiceClients.ts"
 import { authenticatedResource, CurrentUser } from "./Authentication.ts"
 import { failWithRpcError } from "./HttpErrors.ts"
 import { withRateLimit } from "./RateLimitGuard.ts"
@@ -23,10 +23,8 @@ export const MessagesRoutes = authenticatedResource("/api/v1/rooms/:id/messages"
       const roomId = yield* decodePathParam("id", RoomId)
       const query = yield* decodeQuery(GetMessagesQuery)
       const payload = { user_id: claims.sub, room_id: roomId, ...query }
-      const pages = yield* Effect.serviceOption(ChatPageClient)
-      if (Option.isSome(pages)) return respondOk(yield* pages.value.GetMessages(payload).pipe(failWithRpcError))
       const chat = yield* ChatClient
-      return yield* respondWith(MessagesResponse, yield* chat.GetMessages(payload).pipe(failWithRpcError))
+      return respondOkJsonText(yield* chat.GetMessagesJson(payload).pipe(failWithRpcError))
     }))
   })
 })

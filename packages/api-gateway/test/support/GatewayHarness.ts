@@ -21,7 +21,7 @@ import * as RedisRealtimeBus from "@pylon/platform/bus/RedisRealtimeBus"
 import { ServerConfig } from "@pylon/platform/http/ServerConfig"
 import type { SqlClient } from "effect/sql/SqlClient"
 import type { RealtimeBus } from "@pylon/platform/bus/RealtimeBus"
-import type { ChatPageClient, NotificationsClient } from "../../src/clients/ServiceClients.ts"
+import type { ChatClient, NotificationsClient } from "../../src/clients/ServiceClients.ts"
 import { gatewayApp } from "../../src/GatewayLive.ts"
 import { TestDatabase } from "@pylon/testkit/TestDatabase"
 import { chatInProcess, notificationsInProcess, presenceInProcess, roomsInProcess } from "./ServiceClientsInProcess.ts"
@@ -33,8 +33,8 @@ export interface GatewayOptions {
   readonly trustedProxies?: string
   /** Further settings (e.g. `WS_*`) the gateway reads from its environment. */
   readonly env?: Readonly<Record<string, string>>
-  /** A `ChatPageClient` (history pages passed through, as in microservice mode); none by default. */
-  readonly chatPages?: Layer.Layer<ChatPageClient, Config.ConfigError, SqlClient>
+  /** The chat service's client; the real service in process by default. */
+  readonly chat?: Layer.Layer<ChatClient, Config.ConfigError, SqlClient>
   /** The notification service's client; the real service in process by default. */
   readonly notifications?: Layer.Layer<NotificationsClient, Config.ConfigError, SqlClient | RealtimeBus>
 }
@@ -110,10 +110,9 @@ export const gatewayLayer = (options: GatewayOptions = {}) => {
     ]),
     Layer.provide([
       roomsInProcess,
-      chatInProcess,
+      options.chat ?? chatInProcess,
       presenceInProcess,
-      options.notifications ?? notificationsInProcess,
-      options.chatPages ?? Layer.empty
+      options.notifications ?? notificationsInProcess
     ]),
     Layer.provide(RedisRealtimeBus.layer),
     Layer.provideMerge(RedisClient.layer),

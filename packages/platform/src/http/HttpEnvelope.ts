@@ -40,6 +40,14 @@ export const respondOk = (
   })
 
 /**
+ * `respondOk` for data that is already JSON text (a history page PostgreSQL built, say): the
+ * text goes into the envelope as it is, not parsed and serialised again. Only for text our own
+ * services produced, never for outside input.
+ */
+export const respondOkJsonText = (json: string): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.text(`{"success":true,"data":${json}}`, { contentType: "application/json" })
+
+/**
  * `respondOk` with `value` encoded by its contract `schema`, so a response has exactly the wire
  * shape the schema declares; a value that does not encode is a bug (a defect, rendered as 500).
  */
