@@ -13,7 +13,7 @@
  * Production never gets here with a default: `APP_ENV=production` refuses weak secrets.
  */
 import { Config, Effect, Option } from "effect"
-import type { AppEnv } from "./ServerConfig.ts"
+import type { AppEnv } from "../runtime/AppEnv.ts"
 
 export const LOOPBACK_HOST = "127.0.0.1"
 export const ANY_HOST = "0.0.0.0"

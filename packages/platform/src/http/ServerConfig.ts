@@ -3,10 +3,9 @@
  */
 import type { ServerOptions } from "node:http"
 import { Config, Context, Effect, Layer, Option, Schema } from "effect"
+import { AppEnv } from "../runtime/AppEnv.ts"
 import { decideBind, INTERNAL_SECRET_VARIABLES, unsetSecrets } from "./BindPolicy.ts"
 
-export const AppEnv = Schema.Literals(["development", "test", "production"])
-export type AppEnv = typeof AppEnv.Type
 
 /** Node's own limits against slow clients (README "Security"), in milliseconds. */
 export interface HttpTimeouts {

@@ -6,7 +6,7 @@
  * whichever variable it was meant for — stops the process at start.
  */
 import { Config, Effect, Option, Redacted } from "effect"
-import type { AppEnv } from "../http/ServerConfig.ts"
+import type { AppEnv } from "./AppEnv.ts"
 
 /** Used only outside production so `npm start` works with no setup; refused in production. */
 export const DEVELOPMENT_JWT_SECRET = "pylon-development-secret-do-not-use-in-production"
