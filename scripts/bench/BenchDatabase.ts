@@ -22,7 +22,8 @@ const adminStatement = (statement: string) =>
     yield* sql.unsafe(statement).unprepared
   }).pipe(Effect.provide(DatabaseLive))
 
-const withDatabaseUrl = (url: string) =>
+/** Runs `effect` with `DATABASE_URL` set to `url` (the benchmark database, say). */
+export const withDatabaseUrl = (url: string) =>
   Effect.provideService(ConfigProvider.ConfigProvider, ConfigProvider.fromUnknown({ DATABASE_URL: url }))
 
 export const benchDatabase = Effect.gen(function*() {

@@ -15,6 +15,7 @@ import type { Scope } from "effect"
 import { readBenchConfig, usage } from "./BenchConfig.ts"
 import type { Phase } from "./BenchConfig.ts"
 import { benchDatabase } from "./BenchDatabase.ts"
+import type { BenchDatabaseInfo } from "./BenchDatabase.ts"
 import { renderMarkdown, writeResults } from "./BenchReport.ts"
 import type { BenchResults, PhaseOutcome } from "./BenchReport.ts"
 import { startBenchStack } from "./BenchStack.ts"
@@ -26,18 +27,28 @@ import { allowedCpus, machineInfo, sampleSystemCpu, systemBusyShare } from "./Pr
 import { registerUsers } from "./PylonRest.ts"
 import { runMain } from "./RunMain.ts"
 import { runHotRoom, runRamps, runShapes, runSteps } from "./Scenarios.ts"
+import { settle } from "./Settle.ts"
 
-/** Runs one phase in its own scope (its sockets close at its end) within `budgetSeconds`; a failure is recorded, not fatal. */
+/**
+ * Runs one phase in its own scope (its sockets close at its end) within `budgetSeconds`, once the
+ * machine has settled from the phase before (`Settle.ts`, not counted in the budget); a failure
+ * is recorded, not fatal.
+ */
 const runPhase = <A, E>(
+  database: BenchDatabaseInfo,
   phase: Phase,
   enabled: ReadonlyArray<Phase>,
   budgetSeconds: number,
   effect: Effect.Effect<A, E, Scope.Scope>
 ): Effect.Effect<PhaseOutcome<A>> => {
   if (!enabled.includes(phase)) return Effect.succeed(null)
-  return effect.pipe(
-    Effect.scoped,
-    Effect.timeout(`${budgetSeconds} seconds`),
+  return settle(database, phase).pipe(
+    Effect.catchCause((cause) =>
+      Cause.hasInterruptsOnly(cause)
+        ? Effect.interrupt
+        : Effect.logWarning(`${phase}: could not wait for the machine to settle`, cause)
+    ),
+    Effect.andThen(effect.pipe(Effect.scoped, Effect.timeout(`${budgetSeconds} seconds`))),
     Effect.catchCause((cause) => {
       if (Cause.hasInterruptsOnly(cause)) return Effect.interrupt
       const phaseError = Cause.pretty(cause).split("\n")[0] ?? "failed"
@@ -79,18 +90,21 @@ const program = Effect.gen(function*() {
   yield* Effect.logInfo(`registered ${users.length} users`)
 
   const idle = yield* runPhase(
+    database,
     "idle",
     wanted,
     90 + Math.ceil(config.idleConnections / 100) + config.idleHoldSeconds,
     runIdlePhase(config, stack, users.slice(0, config.idleUsers))
   )
   const fanout = yield* runPhase(
+    database,
     "fanout",
     wanted,
     120 + config.fanoutWarmupSeconds + config.fanoutSeconds,
     runFanoutPhase(config, stack, users.slice(0, config.fanoutUsers))
   )
   const latency = yield* runPhase(
+    database,
     "latency",
     wanted,
     90 + config.latencyWarmupSeconds + config.latencySeconds,
@@ -98,20 +112,23 @@ const program = Effect.gen(function*() {
   )
 
   const steps = yield* runPhase(
+    database,
     "steps",
     wanted,
     config.stepRates.length * (120 + config.stepSeconds),
     runSteps(config, stack, users.slice(0, config.latencyUsers))
   )
-  const hotroom = yield* runPhase("hotroom", wanted, 150 + config.hotSeconds, runHotRoom(config, stack, users.slice(0, config.roomSize)))
-  const shapes = yield* runPhase("shapes", wanted, 4 * (180 + config.shapeSeconds), runShapes(config, stack, users.slice(0, config.latencyUsers)))
+  const hotroom = yield* runPhase(database, "hotroom", wanted, 150 + config.hotSeconds, runHotRoom(config, stack, users.slice(0, config.roomSize)))
+  const shapes = yield* runPhase(database, "shapes", wanted, 4 * (180 + config.shapeSeconds), runShapes(config, stack, users.slice(0, config.latencyUsers)))
   const ramp = yield* runPhase(
+    database,
     "ramp",
     wanted,
     2 * (120 + Math.ceil(config.rampConnections / config.rampRate) + config.rampHoldSeconds),
     runRamps(config, stack, users.slice(0, config.idleUsers))
   )
   const history = yield* runPhase(
+    database,
     "history",
     wanted,
     180 + config.historySeconds,
