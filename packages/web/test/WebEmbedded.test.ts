@@ -10,6 +10,7 @@ import { ConfigProvider, Context, Effect, Layer, References } from "effect"
 import { boundPort } from "@pylon/platform/http/HttpServerLive"
 import { devLayer } from "@pylon/pylon/DevMode"
 import { ensureBundle, launchBrowser, newPage, person, registerThroughPage, screenshot } from "./support/Browser.ts"
+import { phoneAndKeyboard } from "./support/PhoneAndKeyboard.ts"
 import { twoPeopleChat } from "./support/Scenario.ts"
 
 class BaseUrl extends Context.Service<BaseUrl, string>()("pylon/web/test/EmbeddedBaseUrl") {}
@@ -46,4 +47,11 @@ layer(Embedded, { excludeTestServices: true, timeout: "120 seconds" })("web clie
       const browser = yield* launchBrowser
       yield* Effect.promise(() => twoPeopleChat(browser, base, base, { notifications: true, screenshot: "embedded-chat" }))
     })), { timeout: 150_000 })
+
+  it.effect("on a phone-width screen, keyboard only: dialog focus and Escape, create, send with Enter, back to the list", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const base = yield* BaseUrl
+      const browser = yield* launchBrowser
+      yield* Effect.promise(() => phoneAndKeyboard(browser, base, "embedded-phone"))
+    })), { timeout: 120_000 })
 })

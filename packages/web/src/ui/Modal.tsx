@@ -1,4 +1,7 @@
-/** A modal dialog on the native <dialog> element: focus moves in, Escape closes, focus returns. */
+/**
+ * A modal dialog on the native <dialog> element: focus moves in (to its first field, where typing
+ * starts), Escape closes, focus returns.
+ */
 import { useEffect, useRef } from "react"
 import type { ReactNode } from "react"
 
@@ -8,6 +11,9 @@ export const Modal = ({ title, onClose, children }: { readonly title: string; re
     const dialog = ref.current
     const previous = document.activeElement
     dialog?.showModal()
+    // showModal focuses the first focusable element, the Close button; React's autoFocus ran
+    // before the dialog was shown, so it had no effect.
+    dialog?.querySelector<HTMLElement>("input, textarea, select")?.focus()
     return () => {
       dialog?.close()
       if (previous instanceof HTMLElement) previous.focus()

@@ -20,12 +20,13 @@ export const RoomPane = ({ client, state, room, onOpenRoom }: {
     if (!window.confirm(`Leave ${room.name}?`)) return
     if (await client.leaveRoom(room.id)) onOpenRoom(undefined)
   }
+  const memberCount = roomState.members?.length ?? room.memberCount
   return (
     <main className="room" aria-labelledby="room-title">
       <header className="room-head">
         <button type="button" className="back" aria-label="Back to rooms" onClick={() => onOpenRoom(undefined)}>←</button>
         <h2 id="room-title">{room.type === "channel" ? `#${room.name}` : room.name}</h2>
-        <span className="muted">{room.type} · {roomState.members?.length ?? room.memberCount} members</span>
+        <span className="muted">{room.type} · {memberCount} {memberCount === 1 ? "member" : "members"}</span>
         <button type="button" aria-expanded={showMembers} aria-controls="members-panel" onClick={() => setShowMembers(!showMembers)}>
           Members
         </button>

@@ -40,8 +40,17 @@ export const launchBrowser = Effect.acquireRelease(
 /** Generous: the machine running the tests is small and shared. */
 export const WAIT_MS = 30_000
 
-export const newPage = async (browser: Browser, baseUrl: string): Promise<{ context: BrowserContext; page: Page }> => {
-  const context = await browser.newContext({ baseURL: baseUrl, viewport: { width: 1180, height: 760 } })
+/** A laptop-sized window, the default of every scenario. */
+export const DESKTOP = { width: 1180, height: 760 } as const
+/** A phone held upright (CSS pixels of a common 6.1" phone). */
+export const PHONE = { width: 390, height: 844 } as const
+
+export const newPage = async (
+  browser: Browser,
+  baseUrl: string,
+  viewport: { readonly width: number; readonly height: number } = DESKTOP
+): Promise<{ context: BrowserContext; page: Page }> => {
+  const context = await browser.newContext({ baseURL: baseUrl, viewport })
   context.setDefaultTimeout(WAIT_MS)
   context.setDefaultNavigationTimeout(WAIT_MS)
   const page = await context.newPage()

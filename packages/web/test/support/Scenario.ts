@@ -16,7 +16,8 @@ const seqsShown = async (page: Page): Promise<Array<number>> => {
 /** How long a mention may take to light up the bell. */
 const NOTIFICATION_WAIT_MS = 90_000
 
-const messageShown = (page: Page, text: string) => page.locator("li.message[data-seq] .content", { hasText: text }).first()
+/** The confirmed (acked: it has a seq) message whose text contains `text`. */
+export const messageShown = (page: Page, text: string) => page.locator("li.message[data-seq] .content", { hasText: text }).first()
 
 /** Polls `read` until `check` passes (or the deadline fails the test with the last value). */
 const eventually = async <A>(read: () => Promise<A>, check: (a: A) => boolean, what: string): Promise<A> => {
