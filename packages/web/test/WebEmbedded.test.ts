@@ -10,6 +10,7 @@ import { ConfigProvider, Context, Effect, Layer, References } from "effect"
 import { boundPort } from "@pylon/platform/http/HttpServerLive"
 import { devLayer } from "@pylon/pylon/DevMode"
 import { ensureBundle, launchBrowser, newPage, person, registerThroughPage, screenshot } from "./support/Browser.ts"
+import { historyScrollsUp } from "./support/HistoryScroll.ts"
 import { phoneAndKeyboard } from "./support/PhoneAndKeyboard.ts"
 import { twoPeopleChat } from "./support/Scenario.ts"
 
@@ -54,4 +55,11 @@ layer(Embedded, { excludeTestServices: true, timeout: "120 seconds" })("web clie
       const browser = yield* launchBrowser
       yield* Effect.promise(() => phoneAndKeyboard(browser, base, "embedded-phone"))
     })), { timeout: 120_000 })
+
+  it.effect("history scrolls up: 120 messages, a reload shows the newest page, scrolling up loads the rest in order", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const base = yield* BaseUrl
+      const browser = yield* launchBrowser
+      yield* Effect.promise(() => historyScrollsUp(browser, base))
+    })), { timeout: 150_000 })
 })
