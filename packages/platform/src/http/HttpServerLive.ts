@@ -17,6 +17,15 @@ import { EnvelopeMiddleware } from "./EnvelopeMiddleware.ts"
 import { nodeServerOptions, ServerConfig } from "./ServerConfig.ts"
 import { UpgradeInterceptor, UpgradeRoutingServer } from "./UpgradeInterceptor.ts"
 
+/**
+ * Paths match exactly: `/API/V1/ROOMS`, `/api/v1/rooms/` and `//api/v1/rooms` are 404, not
+ * aliases of `/api/v1/rooms` (Effect's router ignores case, trailing and repeated slashes by
+ * default). One spelling per resource keeps path-keyed rules outside the process (ingress, WAF,
+ * caches, log queries) in step with what is served, and gRPC/Connect method paths are
+ * case-sensitive by protocol (docs/adr/0012-exact-paths.md).
+ */
+export const EXACT_PATHS = { caseSensitive: true, ignoreTrailingSlash: false, ignoreDuplicateSlashes: false } as const
+
 /** Pending connections the kernel queues for accept (Node's default is 511). */
 export const LISTEN_BACKLOG = 4096
 
@@ -54,7 +63,10 @@ export const serve = <E, R>(routes: Layer.Layer<never, E, R>) =>
       const draining = yield* Draining
       yield* Effect.addFinalizer(() => draining.start)
     }))
-    return HttpRouter.serve(Layer.mergeAll(routes, EnvelopeMiddleware, drainOnShutdown), { disableLogger: true })
+    return HttpRouter.serve(Layer.mergeAll(routes, EnvelopeMiddleware, drainOnShutdown), {
+      disableLogger: true,
+      routerConfig: EXACT_PATHS
+    })
       .pipe(Layer.provideMerge(nodeServer), Layer.merge(MetricsServerLive))
   }))
 

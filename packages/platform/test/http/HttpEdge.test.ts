@@ -1,5 +1,5 @@
 /**
- * The public HTTP edge every process serves (HttpServerLive): CORS from `CORS_ORIGINS`, 415 for
+ * The public HTTP edge every process serves (HttpServerLive): exact paths, CORS from `CORS_ORIGINS`, 415 for
  * bodies that are not JSON, security headers on every response, `/metrics` only on the internal
  * metrics port, and Node's timeouts against slow clients — each on a real socket.
  */
@@ -188,6 +188,24 @@ layer(edgeLayer({ corsOrigins: [] }), { excludeTestServices: true, timeout: "60 
           expect(errorCodeOf(body)).toMatchObject({ code: "bad_request" })
         }
         expect(long).toContain("request head too large")
+      }))
+
+    it.effect("paths match exactly: another case, a trailing or a doubled slash is 404, not an alias", () =>
+      Effect.gen(function*() {
+        expect((yield* request("/health")).status).toBe(200)
+        expect((yield* request("/echo", { method: "POST", headers: { "content-type": "application/json" }, body: `{"text":"a"}` })).status)
+          .toBe(200)
+        for (const path of ["/HEALTH", "/Health", "/health/", "//health", "/echo/", "/ECHO", "//echo"]) {
+          for (const method of ["GET", "POST"]) {
+            const answer = yield* request(path, { method, headers: { "content-type": "application/json" }, body: `{"text":"a"}` })
+            expect({ method, path, status: answer.status, error: errorCodeOf(answer.text) }).toMatchObject({
+              method,
+              path,
+              status: 404,
+              error: { code: "not_found" }
+            })
+          }
+        }
       }))
 
     it.effect("/metrics is served on the metrics port only", () =>

@@ -240,6 +240,11 @@ export const runCampaign = (options: CampaignOptions): Effect.Effect<CampaignRep
         if (routeNeedsAuth && mustRefuse(c.credential) && observation.status >= 200 && observation.status < 300) {
           violations.push({ kind: "accepted-bad-credential", detail: `${credentialLabel(c.credential)} answered ${observation.status}` })
         }
+        // Paths match exactly (HttpServerLive EXACT_PATHS): no other spelling of a path is served as
+        // it. ("/api/v1/rooms/" is the `{id}` route with an empty id: 400, or 405 for its other methods.)
+        if (c.route === UNKNOWN_ROUTE && observation.status >= 200 && observation.status < 400) {
+          violations.push({ kind: "unknown-route-served", detail: `${c.method} answered ${observation.status}` })
+        }
         if (violations.length > 0) {
           const repro = [
             `${c.method} ${excerpt(target, 300)}`,
