@@ -1,8 +1,11 @@
 /**
- * `MessageRepository.send` with group commit: concurrent sends to the same room are stored
- * together by one statement (`PgSendBatch`), at most one batch per room in flight per process
- * (`GroupCommit`), so a hot room costs one round trip per batch, not one transaction of several
- * round trips per message with the room row lock held across them.
+ * `MessageRepository.send` with group commit: concurrent sends are stored together by one
+ * statement (`PgSendBatch`). Rooms are spread over a fixed number of lanes (a room always maps to
+ * the same lane) and each lane has at most one batch in flight (`GroupCommit`); a batch takes the
+ * lane's waiting sends of all its rooms. So a busy room costs one round trip per batch, not one
+ * transaction of several round trips per message with the room row lock held across them, and
+ * many busy rooms share statements and commits instead of each paying for its own. With one
+ * batch in flight per room, a room's sends are stored (and get their seqs) in submission order.
  *
  * Per-send guarantees are those of a send on its own: each item gets its own result (a
  * non-member's refusal, or a value PostgreSQL refuses, fails only that send — a batch that
@@ -10,7 +13,7 @@
  * `(room_id, sender_id, client_msg_id)` — earlier, or twice in the same batch — returns the
  * original with `created: false`; the ack (this effect's success) comes only after commit.
  */
-import { DateTime, Effect, Exit, Option } from "effect"
+import { Config, DateTime, Effect, Exit, Option, Schema } from "effect"
 import { HttpTraceContext } from "effect/http"
 import type { SqlClient } from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
@@ -28,11 +31,36 @@ import type { NewMessage, StoredSend } from "./MessageRepository.ts"
 import { storeSendBatch } from "./PgSendBatch.ts"
 import type { BatchItem, BatchOutcome } from "./PgSendBatch.ts"
 
-/** Most sends stored by one statement; more wait for the room's next batch. */
+/** Most sends stored by one statement; more wait for the lane's next batch. */
 export const MAX_SEND_BATCH = 128
 
-/** Times a batch is re-run after another process stored one of its idempotency keys first. */
-const KEY_RACE_RETRIES = 5
+/**
+ * `CHAT_SEND_LANES` [1]: send statements one chat process runs at once; rooms are spread over
+ * the lanes. Fewer lanes make bigger batches, which is what saves PostgreSQL's and this process's
+ * CPU per send (docs/perf.md §13: on 2 cores, 20 busy rooms, 1 lane stores 2.3× the sends per
+ * second of one lane per room); more lanes let statements overlap, e.g. while one waits for a
+ * room lock that another replica holds.
+ */
+export const SendLanesConfig = Config.schema(
+  Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 64 })),
+  "CHAT_SEND_LANES"
+).pipe(Config.withDefault(1))
+
+/** The lane of a room: FNV-1a of its id, so a room always has the same one. */
+export const laneOf = (room_id: RoomId, lanes: number): number => {
+  let hash = 0x811c9dc5
+  for (let i = 0; i < room_id.length; i++) {
+    hash ^= room_id.charCodeAt(i)
+    hash = Math.imul(hash, 0x01000193)
+  }
+  return (hash >>> 0) % lanes
+}
+
+/**
+ * Times a batch is re-run after another process stored one of its idempotency keys first, or
+ * PostgreSQL broke a lock cycle (rooms are locked in id order, so only as a safety net).
+ */
+const RETRIES = 5
 
 export type SendError = RoomNotFound | NotRoomMember | BadRequest | Unavailable
 type SendExit = Exit.Exit<StoredSend, SendError>
@@ -43,7 +71,7 @@ const traceHeaders = Effect.map(
   Option.match({ onNone: () => ({}), onSome: (span): Record<string, string> => ({ ...HttpTraceContext.toHeaders(span) }) })
 )
 
-const toExit = (room_id: RoomId) => (outcome: BatchOutcome): SendExit => {
+const toExit = (outcome: BatchOutcome, room_id: RoomId): SendExit => {
   switch (outcome._tag) {
     case "Created":
       return Exit.succeed({ message: outcome.message, created: true, room_type: outcome.room_type })
@@ -56,34 +84,38 @@ const toExit = (room_id: RoomId) => (outcome: BatchOutcome): SendExit => {
   }
 }
 
-const isKeyRace = (error: SqlError) => error.reason._tag === "UniqueViolation"
+/** Nothing was stored and no seq taken: the same batch may simply run again. */
+const isRetryable = (error: SqlError) => error.reason._tag === "UniqueViolation" || error.reason._tag === "DeadlockError"
 
-/** The batched `send` (and how many sends of a room wait for its next batch); batch fibers live in the current scope. */
-export const makeBatchedSend = Effect.fnUntraced(function*(sql: SqlClient) {
-  /** Stores distinct-key sends of one room; a refused value fails only its own send. */
-  const storeDistinct = (room_id: RoomId, items: ReadonlyArray<BatchItem>): Effect.Effect<ReadonlyArray<SendExit>, SendError> =>
-    storeSendBatch(sql, room_id, items).pipe(
-      // Another process committed one of these keys between our lookup and insert: the
-      // statement stored nothing and took no seq; run again, and the lookup now finds it.
-      Effect.retry({ times: KEY_RACE_RETRIES, while: isKeyRace }),
+/** The batched `send` (and how many sends wait in a room's lane); batch fibers live in the current scope. */
+export const makeBatchedSend = Effect.fnUntraced(function*(sql: SqlClient, options: { readonly lanes: number }) {
+  const lanes = Math.max(1, Math.floor(options.lanes))
+  /** Stores distinct-key sends; a refused value fails only its own send. */
+  const storeDistinct = (items: ReadonlyArray<BatchItem>): Effect.Effect<ReadonlyArray<SendExit>, SendError> =>
+    storeSendBatch(sql, items).pipe(
+      // Another process committed one of these keys between our lookup and insert (or a lock
+      // cycle was broken): the statement stored nothing and took no seq; run again, and the
+      // lookup now finds the key.
+      Effect.retry({ times: RETRIES, while: isRetryable }),
       sqlFailureToDomainError,
-      Effect.map((outcomes) => outcomes.map(toExit(room_id))),
+      Effect.map((outcomes) => outcomes.map((outcome, i) => toExit(outcome, items[i]!.input.room_id))),
       Effect.catchTag("BadRequest", (refused) =>
         items.length === 1
           ? Effect.fail(refused)
           : Effect.forEach(items, (item) =>
-            Effect.exit(storeDistinct(room_id, [item])).pipe(
+            Effect.exit(storeDistinct([item])).pipe(
               Effect.map((exit): SendExit => Exit.isSuccess(exit) ? (exit.value[0] ?? Exit.die(new Error("no result"))) : Exit.failCause(exit.cause))
             )))
     )
 
-  /** One batch of one room: repeated keys within it are stored once and share the result. */
-  const runBatch = (room_id: RoomId, items: ReadonlyArray<BatchItem>): Effect.Effect<ReadonlyArray<SendExit>, SendError> => {
+  /** One batch of one lane: repeated keys within it are stored once and share the result. */
+  const runBatch = (_lane: number, items: ReadonlyArray<BatchItem>): Effect.Effect<ReadonlyArray<SendExit>, SendError> => {
     const distinct: Array<BatchItem> = []
     const slotOf: Array<{ readonly index: number; readonly repeat: boolean }> = []
     const byKey = new Map<string, number>()
     for (const item of items) {
-      const key = item.input.client_msg_id === null ? undefined : `${item.input.sender_id} ${item.input.client_msg_id}`
+      const { client_msg_id, room_id, sender_id } = item.input
+      const key = client_msg_id === null ? undefined : `${room_id} ${sender_id} ${client_msg_id}`
       const seen = key === undefined ? undefined : byKey.get(key)
       if (seen !== undefined) {
         slotOf.push({ index: seen, repeat: true })
@@ -93,7 +125,7 @@ export const makeBatchedSend = Effect.fnUntraced(function*(sql: SqlClient) {
       slotOf.push({ index: distinct.length, repeat: false })
       distinct.push(item)
     }
-    return Effect.map(storeDistinct(room_id, distinct), (exits) =>
+    return Effect.map(storeDistinct(distinct), (exits) =>
       slotOf.map(({ index, repeat }): SendExit => {
         const exit = exits[index] ?? Exit.die(new Error("send batch: missing result"))
         // The same key twice in one batch: the second is a retry of the first.
@@ -118,12 +150,12 @@ export const makeBatchedSend = Effect.fnUntraced(function*(sql: SqlClient) {
       created_at
     })
     const event = messageCreatedEventOf(template, { event_id: EventId.make(yield* newId), timestamp: created_at })
-    return yield* committer.submit(input.room_id, {
+    return yield* committer.submit(laneOf(input.room_id, lanes), {
       input,
       created_at,
       payload: encodeMessageCreatedEvent(event),
       headers: JSON.stringify(yield* traceHeaders)
     })
   })
-  return { send, queued: committer.queued }
+  return { send, queued: (room_id: RoomId) => committer.queued(laneOf(room_id, lanes)) }
 })

@@ -21,14 +21,26 @@ export const isMember = (sql: SqlClient, roomId: RoomId, user: unknown) =>
   sql`EXISTS (SELECT 1 FROM room_members rm WHERE rm.room_id = ${roomId} AND rm.user_id = ${user})`
 
 /**
- * `rooms` (write): adds `count` to the room's `last_seq` when it is positive and returns the seq
- * before the bump as `base`; the row lock this takes serialises the room's send batches.
+ * `rooms` (lock): the rows of the rooms in `roomIds` (a subquery of ids) with `id` and `type`,
+ * locked in id order, so statements that lock several rooms (a send batch spanning rooms) take
+ * the locks in one order and cannot deadlock one another.
  */
-export const bumpLastSeq = (sql: SqlClient, roomId: RoomId, count: Fragment) =>
+export const lockRoomRows = (sql: SqlClient, roomIds: Fragment) =>
+  sql`SELECT r.id, r.type FROM rooms r WHERE r.id IN (${roomIds}) ORDER BY r.id FOR UPDATE`
+
+/** `room_members`: whether `user` is a member of `room` (both columns of the surrounding statement). */
+export const isMemberOf = (sql: SqlClient, room: string, user: string) =>
+  sql`EXISTS (SELECT 1 FROM room_members rm WHERE rm.room_id = ${sql.literal(room)} AND rm.user_id = ${sql.literal(user)})`
+
+/**
+ * `rooms` (write): adds each `(room_id, n)` of `counts` to that room's `last_seq` and returns the
+ * seq before the bump as `base`, per `room_id`. Lock the rows first (`lockRoomRows`).
+ */
+export const bumpLastSeqs = (sql: SqlClient, counts: Fragment) =>
   sql`UPDATE rooms r SET last_seq = r.last_seq + c.n, last_message_at = now()
-      FROM (${count}) c
-      WHERE r.id = ${roomId} AND c.n > 0
-      RETURNING r.last_seq - c.n AS base`
+      FROM (${counts}) c
+      WHERE r.id = c.room_id AND c.n > 0
+      RETURNING r.id AS room_id, r.last_seq - c.n AS base`
 
 /** `users`: the sender's profile as `u`, joined on `senderId` (a column of the surrounding statement). */
 export const senderJoin = (sql: SqlClient, senderId: string) => sql`users u ON u.id = ${sql.literal(senderId)}`

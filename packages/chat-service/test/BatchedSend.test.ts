@@ -1,5 +1,5 @@
 /**
- * Group commit of sends on real PostgreSQL. To make a batch form deterministically, a test
+ * Group commit of sends on real PostgreSQL, one room and several rooms to a statement. To make a batch form deterministically, a test
  * transaction holds the room row (`FOR UPDATE`): the room's first send is then in flight,
  * blocked on that lock, while the test queues the next sends behind it; releasing the lock lets
  * the first batch commit and the queued sends go as one statement. Messages stored by the same
@@ -9,13 +9,13 @@ import { describe, expect, layer } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, Option, Schema } from "effect"
 import type { Scope } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
-import { BadRequest, NotRoomMember } from "@pylon/contracts/Errors"
+import { BadRequest, NotRoomMember, RoomNotFound } from "@pylon/contracts/Errors"
 import { MessageCreatedEvent } from "@pylon/contracts/Events"
-import { ClientMsgId, MessageId } from "@pylon/contracts/Ids"
-import type { RoomId, UserId } from "@pylon/contracts/Ids"
+import { ClientMsgId, MessageId, RoomId } from "@pylon/contracts/Ids"
+import type { UserId } from "@pylon/contracts/Ids"
 import { newId } from "@pylon/platform/runtime/IdGenerator"
 import { TestDatabase } from "@pylon/testkit/TestDatabase"
-import { makeBatchedSend } from "../src/BatchedSend.ts"
+import { laneOf, makeBatchedSend } from "../src/BatchedSend.ts"
 import { countRows, createRoom, createUser, lastSeqOf, messageCount, outboxCount } from "@pylon/testkit/ChatFixtures"
 
 
@@ -73,7 +73,7 @@ layer(TestDatabase, { excludeTestServices: true, timeout: "90 seconds" })("Batch
     it.effect("sends queued behind a room's batch are stored by ONE statement with consecutive seqs and one outbox row each", () =>
       Effect.scoped(Effect.gen(function*() {
         const sql = yield* SqlClient
-        const { queued, send } = yield* makeBatchedSend(sql)
+        const { queued, send } = yield* makeBatchedSend(sql, { lanes: 4 })
         const users = yield* Effect.forEach([1, 2, 3, 4], (i) => createUser(`g${i}`))
         const room = yield* createRoom(users[0]!.id, users.slice(1).map((u) => u.id))
         const release = yield* holdRoomLock(room)
@@ -118,7 +118,7 @@ layer(TestDatabase, { excludeTestServices: true, timeout: "90 seconds" })("Batch
     it.effect("in one batch: a non-member is refused alone, a repeated key is stored once, a retry returns the original", () =>
       Effect.scoped(Effect.gen(function*() {
         const sql = yield* SqlClient
-        const { queued, send } = yield* makeBatchedSend(sql)
+        const { queued, send } = yield* makeBatchedSend(sql, { lanes: 4 })
         const alice = yield* createUser("alice")
         const bob = yield* createUser("bob")
         const mallory = yield* createUser("mallory")
@@ -157,10 +157,95 @@ layer(TestDatabase, { excludeTestServices: true, timeout: "90 seconds" })("Batch
         expect(yield* outboxCount(room)).toBe(5)
       })))
 
+    it.effect("one lane: sends to several rooms go in ONE statement, each room's seqs consecutive in submission order", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const sql = yield* SqlClient
+        const { queued, send } = yield* makeBatchedSend(sql, { lanes: 1 })
+        const alice = yield* createUser("alice")
+        const bob = yield* createUser("bob")
+        const mallory = yield* createUser("mallory")
+        const roomA = yield* createRoom(alice.id, [bob.id])
+        const roomB = yield* createRoom(bob.id)
+        const noRoom = RoomId.make(yield* newId)
+        const release = yield* holdRoomLock(roomA)
+        const blocked = yield* Effect.forkChild(send(yield* message(roomA, alice.id, "blocked")))
+        yield* waitForLockWaiter
+        const inputs = [
+          yield* message(roomB, bob.id, "b1"),
+          yield* message(roomA, alice.id, "a1", "a-1"),
+          yield* message(noRoom, alice.id, "nowhere"),
+          yield* message(roomB, mallory.id, "not a member of B"),
+          yield* message(roomA, bob.id, "a2"),
+          yield* message(roomB, bob.id, "b2", "b-2"),
+          yield* message(roomA, alice.id, "a1 again", "a-1")
+        ]
+        const batch = yield* Effect.forkChild(Effect.forEach(inputs, (input) => Effect.exit(send(input)), { concurrency: "unbounded" }))
+        yield* waitQueued(queued, roomB, inputs.length)
+        yield* release
+        yield* Fiber.join(blocked)
+        const [b1, a1, nowhere, mallorys, a2, b2, a1again] = yield* Fiber.join(batch)
+        const ok = (exit: typeof a1) => {
+          if (exit === undefined || Exit.isFailure(exit)) throw new Error(`expected success, got ${String(exit)}`)
+          return exit.value
+        }
+        expect(errorOf(nowhere)).toEqual(new RoomNotFound({ room_id: noRoom }))
+        expect(errorOf(mallorys)).toEqual(new NotRoomMember({ room_id: roomB }))
+        expect([ok(a1).message.seq, ok(a2).message.seq]).toEqual([2, 3])
+        expect([ok(b1).message.seq, ok(b2).message.seq]).toEqual([1, 2])
+        expect([ok(a1).message.room_id, ok(a2).message.room_id, ok(b1).message.room_id]).toEqual([roomA, roomA, roomB])
+        expect(ok(a1again)).toEqual({ message: ok(a1).message, created: false, room_type: "group" })
+        expect([yield* lastSeqOf(roomA), yield* lastSeqOf(roomB)]).toEqual([3, 2])
+        expect([yield* outboxCount(roomA), yield* outboxCount(roomB)]).toEqual([3, 2])
+        // Both rooms' messages of the batch were inserted by the same transaction (one statement).
+        const inserters = yield* countRows((sql) =>
+          sql`SELECT count(DISTINCT xmin::text)::int AS n FROM messages WHERE id IN (${ok(a1).message.id}, ${ok(a2).message.id}, ${ok(b1).message.id}, ${ok(b2).message.id})`)
+        expect(inserters).toBe(1)
+        // Each room's events are in seq order in the outbox.
+        const rows = yield* sql`SELECT aggregate_key, payload FROM outbox WHERE aggregate_key IN (${roomA}, ${roomB}) ORDER BY id`
+        const events = yield* Effect.forEach(
+          yield* Schema.decodeUnknownEffect(Schema.Array(OutboxPayload))(rows),
+          (row) => Schema.decodeUnknownEffect(MessageCreatedEvent)(row.payload)
+        )
+        expect(events.filter((e) => e.data.room_id === roomA).map((e) => e.data.seq)).toEqual([1, 2, 3])
+        expect(events.filter((e) => e.data.room_id === roomB).map((e) => e.data.seq)).toEqual([1, 2])
+      })))
+
+    it.effect("two replicas' batches spanning the same rooms all commit, and every room's seqs stay gap-free", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const sql = yield* SqlClient
+        // Two committers on one pool behave as two chat replicas: their statements run side by side.
+        const replicas = [yield* makeBatchedSend(sql, { lanes: 1 }), yield* makeBatchedSend(sql, { lanes: 1 })]
+        const alice = yield* createUser("alice")
+        const rooms = yield* Effect.forEach([1, 2, 3, 4, 5, 6], () => createRoom(alice.id))
+        const sends = Array.from({ length: 360 }, (_, i) => i)
+        const results = yield* Effect.forEach(sends, (i) =>
+          Effect.flatMap(
+            // Each replica walks the rooms in another order, so batches overlap in both orders.
+            message(rooms[i % 2 === 0 ? Math.floor(i / 2) % 6 : 5 - (Math.floor(i / 2) % 6)]!, alice.id, `m${i}`),
+            (input) => replicas[i % 2]!.send(input)
+          ), { concurrency: 48 })
+        expect(results.every((r) => r.created)).toBe(true)
+        for (const room of rooms) {
+          const seqs = results.filter((r) => r.message.room_id === room).map((r) => r.message.seq).sort((a, b) => a - b)
+          expect(seqs).toEqual(Array.from({ length: 60 }, (_, i) => i + 1))
+          expect(yield* lastSeqOf(room)).toBe(60)
+          expect(yield* outboxCount(room)).toBe(60)
+        }
+      })))
+
+    it.effect("a room keeps its lane", () =>
+      Effect.sync(() => {
+        const rooms = Array.from({ length: 200 }, (_, i) => RoomId.make(`0190a6e0-0000-7000-8000-${String(i).padStart(12, "0")}`))
+        const lanes = rooms.map((room) => laneOf(room, 4))
+        expect(rooms.map((room) => laneOf(room, 4))).toEqual(lanes)
+        expect(new Set(lanes)).toEqual(new Set([0, 1, 2, 3]))
+        expect(rooms.every((room) => laneOf(room, 1) === 0)).toBe(true)
+      }))
+
     it.effect("a value PostgreSQL refuses fails only its own send in the batch", () =>
       Effect.scoped(Effect.gen(function*() {
         const sql = yield* SqlClient
-        const { queued, send } = yield* makeBatchedSend(sql)
+        const { queued, send } = yield* makeBatchedSend(sql, { lanes: 4 })
         const alice = yield* createUser("alice")
         const room = yield* createRoom(alice.id)
         const release = yield* holdRoomLock(room)
