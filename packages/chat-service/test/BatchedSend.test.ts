@@ -66,6 +66,12 @@ const statementsOf = (room: RoomId) =>
 const errorOf = <A, E>(exit: Exit.Exit<A, E> | undefined): E | undefined =>
   exit === undefined ? undefined : Option.getOrUndefined(Exit.findErrorOption(exit))
 
+/** The value of an exit that must have succeeded. */
+const ok = <A, E>(exit: Exit.Exit<A, E> | undefined): A => {
+  if (exit === undefined || Exit.isFailure(exit)) throw new Error(`expected success, got ${String(exit)}`)
+  return exit.value
+}
+
 const OutboxPayload = Schema.Struct({ payload: Schema.Unknown })
 
 layer(TestDatabase, { excludeTestServices: true, timeout: "90 seconds" })("BatchedSend", (it) => {
@@ -141,10 +147,6 @@ layer(TestDatabase, { excludeTestServices: true, timeout: "90 seconds" })("Batch
         yield* Fiber.join(blocked)
         const [a1, m1, b1, b1again, retry, a2] = yield* Fiber.join(batch)
         expect(errorOf(m1)).toEqual(new NotRoomMember({ room_id: room }))
-        const ok = (exit: typeof a1) => {
-          if (exit === undefined || Exit.isFailure(exit)) throw new Error(`expected success, got ${String(exit)}`)
-          return exit.value
-        }
         expect([ok(a1).message.seq, ok(b1).message.seq, ok(a2).message.seq]).toEqual([3, 4, 5])
         expect([ok(a1).created, ok(b1).created, ok(a2).created]).toEqual([true, true, true])
         // Every stored or found message comes with its room's type (createRoom makes a group).
@@ -184,10 +186,6 @@ layer(TestDatabase, { excludeTestServices: true, timeout: "90 seconds" })("Batch
         yield* release
         yield* Fiber.join(blocked)
         const [b1, a1, nowhere, mallorys, a2, b2, a1again] = yield* Fiber.join(batch)
-        const ok = (exit: typeof a1) => {
-          if (exit === undefined || Exit.isFailure(exit)) throw new Error(`expected success, got ${String(exit)}`)
-          return exit.value
-        }
         expect(errorOf(nowhere)).toEqual(new RoomNotFound({ room_id: noRoom }))
         expect(errorOf(mallorys)).toEqual(new NotRoomMember({ room_id: roomB }))
         expect([ok(a1).message.seq, ok(a2).message.seq]).toEqual([2, 3])
