@@ -1,11 +1,11 @@
 /**
- * `MessageRepository.send` with group commit: concurrent sends are stored together by one
- * statement (`PgSendBatch`). Rooms are spread over a fixed number of lanes (a room always maps to
- * the same lane) and each lane has at most one batch in flight (`GroupCommit`); a batch takes the
- * lane's waiting sends of all its rooms. So a busy room costs one round trip per batch, not one
- * transaction of several round trips per message with the room row lock held across them, and
- * many busy rooms share statements and commits instead of each paying for its own. With one
- * batch in flight per room, a room's sends are stored (and get their seqs) in submission order.
+ * `MessageRepository.send` with group commit (`GroupCommit`): concurrent sends are stored
+ * together by one statement (`PgSendBatch`), at most one batch in flight per room and at most
+ * `CHAT_SEND_CONCURRENCY` batches in flight in all (a stalled one gives its slot up); a batch takes the waiting sends of every room
+ * that has none in flight. So a busy room costs one round trip per batch, not one transaction of
+ * several round trips per message with the room row lock held across them, and many busy rooms
+ * share statements and commits instead of each paying for its own. With one batch in flight per
+ * room, a room's sends are stored (and get their seqs) in submission order.
  *
  * Per-send guarantees are those of a send on its own: each item gets its own result (a
  * non-member's refusal, or a value PostgreSQL refuses, fails only that send — a batch that
@@ -13,7 +13,7 @@
  * `(room_id, sender_id, client_msg_id)` — earlier, or twice in the same batch — returns the
  * original with `created: false`; the ack (this effect's success) comes only after commit.
  */
-import { Config, DateTime, Effect, Exit, Option, Schema } from "effect"
+import { Config, DateTime, Duration, Effect, Exit, Option, Schema } from "effect"
 import { HttpTraceContext } from "effect/http"
 import type { SqlClient } from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
@@ -35,26 +35,21 @@ import type { BatchItem, BatchOutcome } from "./PgSendBatch.ts"
 export const MAX_SEND_BATCH = 128
 
 /**
- * `CHAT_SEND_LANES` [1]: send statements one chat process runs at once; rooms are spread over
- * the lanes. Fewer lanes make bigger batches, which is what saves PostgreSQL's and this process's
- * CPU per send (docs/perf.md §13: on 2 cores, 20 busy rooms, 1 lane stores 2.3× the sends per
- * second of one lane per room); more lanes let statements overlap, e.g. while one waits for a
- * room lock that another replica holds.
+ * `CHAT_SEND_CONCURRENCY` [1]: send statements one chat process runs at once, not counting a
+ * batch stalled for `STALL_AFTER` (which gives its slot up, so one stuck room does not hold back
+ * the others). Fewer make bigger batches, which is what saves PostgreSQL's and this process's
+ * CPU per send (docs/perf.md §13); more let statements overlap on a database with cores to spare.
  */
-export const SendLanesConfig = Config.schema(
+export const SendConcurrencyConfig = Config.schema(
   Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 64 })),
-  "CHAT_SEND_LANES"
+  "CHAT_SEND_CONCURRENCY"
 ).pipe(Config.withDefault(1))
 
-/** The lane of a room: FNV-1a of its id, so a room always has the same one. */
-export const laneOf = (room_id: RoomId, lanes: number): number => {
-  let hash = 0x811c9dc5
-  for (let i = 0; i < room_id.length; i++) {
-    hash ^= room_id.charCodeAt(i)
-    hash = Math.imul(hash, 0x01000193)
-  }
-  return (hash >>> 0) % lanes
-}
+/** A send batch in flight this long (a room lock held elsewhere, say) stops holding back the others. */
+export const STALL_AFTER = Duration.millis(100)
+
+/** Most stalled send batches at once, beyond `CHAT_SEND_CONCURRENCY`. */
+const MAX_STALLED = 16
 
 /**
  * Times a batch is re-run after another process stored one of its idempotency keys first, or
@@ -87,9 +82,8 @@ const toExit = (outcome: BatchOutcome, room_id: RoomId): SendExit => {
 /** Nothing was stored and no seq taken: the same batch may simply run again. */
 const isRetryable = (error: SqlError) => error.reason._tag === "UniqueViolation" || error.reason._tag === "DeadlockError"
 
-/** The batched `send` (and how many sends wait in a room's lane); batch fibers live in the current scope. */
-export const makeBatchedSend = Effect.fnUntraced(function*(sql: SqlClient, options: { readonly lanes: number }) {
-  const lanes = Math.max(1, Math.floor(options.lanes))
+/** The batched `send` (and how many sends of a room wait for a batch); batch fibers live in the current scope. */
+export const makeBatchedSend = Effect.fnUntraced(function*(sql: SqlClient, options: { readonly concurrency: number }) {
   /** Stores distinct-key sends; a refused value fails only its own send. */
   const storeDistinct = (items: ReadonlyArray<BatchItem>): Effect.Effect<ReadonlyArray<SendExit>, SendError> =>
     storeSendBatch(sql, items).pipe(
@@ -108,8 +102,8 @@ export const makeBatchedSend = Effect.fnUntraced(function*(sql: SqlClient, optio
             )))
     )
 
-  /** One batch of one lane: repeated keys within it are stored once and share the result. */
-  const runBatch = (_lane: number, items: ReadonlyArray<BatchItem>): Effect.Effect<ReadonlyArray<SendExit>, SendError> => {
+  /** One batch: repeated keys within it are stored once and share the result. */
+  const runBatch = (items: ReadonlyArray<BatchItem>): Effect.Effect<ReadonlyArray<SendExit>, SendError> => {
     const distinct: Array<BatchItem> = []
     const slotOf: Array<{ readonly index: number; readonly repeat: boolean }> = []
     const byKey = new Map<string, number>()
@@ -133,7 +127,13 @@ export const makeBatchedSend = Effect.fnUntraced(function*(sql: SqlClient, optio
       }))
   }
 
-  const committer = yield* makeGroupCommit({ maxBatch: MAX_SEND_BATCH, run: runBatch })
+  const committer = yield* makeGroupCommit<RoomId, BatchItem, StoredSend, SendError>({
+    maxBatch: MAX_SEND_BATCH,
+    maxInFlight: options.concurrency,
+    stallAfter: STALL_AFTER,
+    maxStalled: MAX_STALLED,
+    run: runBatch
+  })
 
   const send = Effect.fn("MessageRepository.send")(function*(input: NewMessage) {
     const created_at = yield* DateTime.now
@@ -150,12 +150,12 @@ export const makeBatchedSend = Effect.fnUntraced(function*(sql: SqlClient, optio
       created_at
     })
     const event = messageCreatedEventOf(template, { event_id: EventId.make(yield* newId), timestamp: created_at })
-    return yield* committer.submit(laneOf(input.room_id, lanes), {
+    return yield* committer.submit(input.room_id, {
       input,
       created_at,
       payload: encodeMessageCreatedEvent(event),
       headers: JSON.stringify(yield* traceHeaders)
     })
   })
-  return { send, queued: (room_id: RoomId) => committer.queued(laneOf(room_id, lanes)) }
+  return { send, queued: committer.queued }
 })

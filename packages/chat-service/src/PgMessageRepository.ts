@@ -1,8 +1,8 @@
 /**
  * `MessageRepository` on PostgreSQL (migrations 0003–0005, 0007).
  *
- * `send` is group-committed over `CHAT_SEND_LANES` lanes of rooms (`BatchedSend.ts`, one statement
- * per batch, which may span rooms: `PgSendBatch.ts`):
+ * `send` is group-committed (`BatchedSend.ts`: one statement per batch, which may span rooms,
+ * `PgSendBatch.ts`; up to `CHAT_SEND_CONCURRENCY` at once):
  * an earlier send with the same `(room_id, sender_id, client_msg_id)` is returned as is; a member's
  * send takes the room's next gap-free `seq` and is stored with its outbox row; a refused or failed
  * send consumes no `seq`.
@@ -18,7 +18,7 @@ import { MessagesPageJson } from "@pylon/contracts/ChatRpcs"
 import { MessageNotFound, NotRoomMember, RoomNotFound } from "@pylon/contracts/Errors"
 import type { MessageId, RoomId, UserId } from "@pylon/contracts/Ids"
 import { sqlFailureToUnavailable } from "@pylon/platform/sql/SqlFailures"
-import { makeBatchedSend, SendLanesConfig } from "./BatchedSend.ts"
+import { makeBatchedSend, SendConcurrencyConfig } from "./BatchedSend.ts"
 import { isMember, roomRow, senderJoin } from "./ForeignTables.ts"
 import { MessageRepository } from "./MessageRepository.ts"
 import type { MessagePage } from "./MessageRepository.ts"
@@ -46,7 +46,7 @@ export const PgMessageRepository = Layer.effect(
     const sender = senderJoin(sql, "m.sender_id")
 
     // Sends are group-committed, several rooms to a statement: see BatchedSend.ts.
-    const { send } = yield* makeBatchedSend(sql, { lanes: yield* SendLanesConfig })
+    const { send } = yield* makeBatchedSend(sql, { concurrency: yield* SendConcurrencyConfig })
 
     const requireMember = Effect.fn("MessageRepository.requireMember")(function*(room_id: RoomId, user_id: UserId) {
       const rows = yield* sql`SELECT ${isMember(sql, room_id, user_id)} AS is_member FROM (${roomRow(sql, room_id)}) r`

@@ -7,6 +7,7 @@
 import { IncomingMessage, Server, ServerResponse } from "node:http"
 import type { Duplex } from "node:stream"
 import { Context } from "effect"
+import { coalesceWritesPerTick } from "../net/TickCoalescedWrites.ts"
 import { SECURITY_HEADERS } from "./SecurityHeaders.ts"
 
 /**
@@ -59,8 +60,10 @@ export class UpgradeRoutingServer extends Server {
   intercept: UpgradeHandler | undefined = undefined
 
   override emit(event: string, ...args: Array<unknown>): boolean {
-    if (event === "upgrade" && this.intercept !== undefined && isUpgradeArgs(args)) {
-      if (this.intercept(args[0], args[1], args[2])) return true
+    if (event === "upgrade" && isUpgradeArgs(args)) {
+      if (this.intercept !== undefined && this.intercept(args[0], args[1], args[2])) return true
+      // Effect's own upgrades are internal RPC's `GET /rpc`: coalesce its replies per tick.
+      coalesceWritesPerTick(args[1])
     }
     if (event === "request" && this.listenerCount("request") === 0 && isIncomingMessage(args[0]) && isServerResponse(args[1])) {
       answerNotYetServing(args[0], args[1])

@@ -12,6 +12,7 @@ import type { HttpServerRequest, HttpServerResponse } from "effect/http"
 import { RpcClient, RpcSerialization, RpcServer } from "effect/rpc"
 import type { Scope } from "effect"
 import { Socket } from "effect/socket"
+import { coalesceWritesPerTick } from "../net/TickCoalescedWrites.ts"
 
 /** Runs before the upgrade: answers itself (e.g. 401) or lets the upgrade through. */
 export type UpgradeGuard = <E, R>(
@@ -50,8 +51,21 @@ const RECONNECT = Schedule.min([Schedule.exponential("50 millis", 2), Schedule.s
 export const websocketClientProtocol = (url: string, headers: Readonly<Record<string, string>>) =>
   RpcClient.layerProtocolSocket({ pingInterval: "10 seconds", pingTimeout: "30 seconds", retryPolicy: RECONNECT }).pipe(
     Layer.provide(Layer.effect(Socket.Socket, Socket.makeWebSocket(url, { headers, openTimeout: "5 seconds" }))),
-    Layer.provide([NodeWS.layerWebSocketConstructor, RpcSerialization.layerJson])
+    Layer.provide([CoalescingWebSocketConstructor, RpcSerialization.layerJson])
   )
+
+/**
+ * `ws` clients (with handshake headers, like `NodeWS.layerWebSocketConstructor`) whose socket
+ * coalesces the writes of each event-loop turn (`TickCoalescedWrites.ts`): the calls a gateway
+ * makes in one turn go out in one system call.
+ */
+const CoalescingWebSocketConstructor = Layer.succeed(Socket.WebSocketConstructor)((url, options) => {
+  const ws = options === undefined || typeof options === "string" || Array.isArray(options)
+    ? new NodeWS.WebSocket(url, options)
+    : new NodeWS.WebSocket(url, options.protocols, { headers: options.headers })
+  ws.once("upgrade", (response) => coalesceWritesPerTick(response.socket))
+  return ws
+})
 
 /** `http://host/rpc` → `ws://host/rpc` (and https → wss). */
 export const websocketUrl = (httpUrl: string): string => httpUrl.replace(/^http(s?):\/\//, "ws$1://")
