@@ -13,7 +13,7 @@
  * `(room_id, sender_id, client_msg_id)` — earlier, or twice in the same batch — returns the
  * original with `created: false`; the ack (this effect's success) comes only after commit.
  */
-import { Config, DateTime, Duration, Effect, Exit, Option, Schema } from "effect"
+import { Config, DateTime, Duration, Effect, Exit, Metric, Option, Schema } from "effect"
 import { HttpTraceContext } from "effect/http"
 import type { SqlClient } from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
@@ -50,6 +50,14 @@ export const STALL_AFTER = Duration.millis(100)
 
 /** Most stalled send batches at once, beyond `CHAT_SEND_CONCURRENCY`. */
 const MAX_STALLED = 16
+
+export const sendBatchSize = Metric.histogram("pylon_chat_send_batch_size", {
+  description: "Sends stored by one send statement (group commit; several rooms may share one)",
+  boundaries: [1, 2, 4, 8, 16, 32, 64, 128]
+})
+export const sendBatchesStalled = Metric.counter("pylon_chat_send_batches_stalled_total", {
+  description: "Send batches still in flight after 100 ms, which gave their slot up to the other rooms"
+})
 
 /**
  * Times a batch is re-run after another process stored one of its idempotency keys first, or
@@ -127,12 +135,14 @@ export const makeBatchedSend = Effect.fnUntraced(function*(sql: SqlClient, optio
       }))
   }
 
+  yield* Metric.update(sendBatchesStalled, 0) // a series before the first stall (dashboards show 0)
   const committer = yield* makeGroupCommit<RoomId, BatchItem, StoredSend, SendError>({
     maxBatch: MAX_SEND_BATCH,
     maxInFlight: options.concurrency,
     stallAfter: STALL_AFTER,
     maxStalled: MAX_STALLED,
-    run: runBatch
+    onStall: Metric.update(sendBatchesStalled, 1),
+    run: (items) => Effect.andThen(Metric.update(sendBatchSize, items.length), runBatch(items))
   })
 
   const send = Effect.fn("MessageRepository.send")(function*(input: NewMessage) {

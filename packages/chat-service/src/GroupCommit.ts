@@ -36,6 +36,8 @@ export interface GroupCommitOptions<I, A, E> {
   readonly stallAfter: Duration.Input
   /** Most stalled batches (beyond `maxInFlight`) at once. */
   readonly maxStalled: number
+  /** Runs when a batch gives its slot up (for a metric). */
+  readonly onStall?: Effect.Effect<void>
   /** Runs one batch; returns one `Exit` per item, in the items' order. */
   readonly run: (items: ReadonlyArray<I>) => Effect.Effect<ReadonlyArray<Exit.Exit<A, E>>, E>
 }
@@ -110,7 +112,7 @@ export const makeGroupCommit = <K, I, A, E>(
               if (stalled >= maxStalled) return Effect.void
               wasStalled = true
               stalled++
-              return pump
+              return options.onStall === undefined ? pump : Effect.andThen(options.onStall, pump)
             })
           ),
           scope

@@ -6,7 +6,7 @@
  * statement share their `xmin` (inserting transaction), which is how the tests count batches.
  */
 import { describe, expect, layer } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Option, Schema } from "effect"
+import { Deferred, Effect, Exit, Fiber, Metric, Option, Schema } from "effect"
 import type { Scope } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 import { BadRequest, NotRoomMember, RoomNotFound } from "@pylon/contracts/Errors"
@@ -15,7 +15,7 @@ import { ClientMsgId, MessageId, RoomId } from "@pylon/contracts/Ids"
 import type { UserId } from "@pylon/contracts/Ids"
 import { newId } from "@pylon/platform/runtime/IdGenerator"
 import { TestDatabase } from "@pylon/testkit/TestDatabase"
-import { makeBatchedSend } from "../src/BatchedSend.ts"
+import { makeBatchedSend, sendBatchSize } from "../src/BatchedSend.ts"
 import { countRows, createRoom, createUser, lastSeqOf, messageCount, outboxCount } from "@pylon/testkit/ChatFixtures"
 
 
@@ -164,6 +164,7 @@ layer(TestDatabase, { excludeTestServices: true, timeout: "90 seconds" })("Batch
         const sql = yield* SqlClient
         // One statement at a time: while room A's first send is in flight, everything else waits.
         const { queued, send } = yield* makeBatchedSend(sql, { concurrency: 1 })
+        const sizesBefore = yield* Metric.value(sendBatchSize)
         const alice = yield* createUser("alice")
         const bob = yield* createUser("bob")
         const mallory = yield* createUser("mallory")
@@ -209,6 +210,9 @@ layer(TestDatabase, { excludeTestServices: true, timeout: "90 seconds" })("Batch
         )
         expect(events.filter((e) => e.data.room_id === roomA).map((e) => e.data.seq)).toEqual([1, 2, 3])
         expect(events.filter((e) => e.data.room_id === roomB).map((e) => e.data.seq)).toEqual([1, 2])
+        // pylon_chat_send_batch_size saw the two statements: the blocked send alone, then all seven.
+        const sizes = yield* Metric.value(sendBatchSize)
+        expect([sizes.count - sizesBefore.count, sizes.sum - sizesBefore.sum]).toEqual([2, 8])
       })))
 
     it.effect("two replicas' batches spanning the same rooms all commit, and every room's seqs stay gap-free", () =>

@@ -17,11 +17,14 @@ interface Harness {
   readonly release: (n: number) => Effect.Effect<void>
   /** Waits until n batches have started. */
   readonly started: (n: number) => Effect.Effect<void>
+  /** Batches that gave their slot up so far. */
+  readonly stalls: () => number
 }
 
 /** A committer whose batches double each item, refuse negative ones, and wait for their gate. */
 const harness = (failWholeBatchOn?: number, maxInFlight = 4) =>
   Effect.gen(function*() {
+    let stalls = 0
     const batches: Array<ReadonlyArray<number>> = []
     const gates: Array<Deferred.Deferred<void>> = []
     const gate = (n: number) =>
@@ -35,6 +38,9 @@ const harness = (failWholeBatchOn?: number, maxInFlight = 4) =>
       maxInFlight,
       stallAfter: "100 millis",
       maxStalled: 1,
+      onStall: Effect.sync(() => {
+        stalls++
+      }),
       run: (items) =>
         Effect.gen(function*() {
           const n = batches.length
@@ -46,6 +52,7 @@ const harness = (failWholeBatchOn?: number, maxInFlight = 4) =>
     })
     const h: Harness = {
       batches,
+      stalls: () => stalls,
       release: (n) => Effect.flatMap(gate(n), (g) => Deferred.succeed(g, undefined)),
       started: (n) =>
         Effect.gen(function*() {
@@ -213,8 +220,10 @@ describe("GroupCommit", () => {
       yield* waitQueued(committer.queued, "b", 1)
       yield* TestClock.adjust("99 millis")
       expect(h.batches.length).toBe(1)
+      expect(h.stalls()).toBe(0)
       yield* TestClock.adjust("1 millis")
       yield* h.started(2)
+      expect(h.stalls()).toBe(1)
       yield* h.release(1)
       expect(yield* Fiber.join(b)).toBe(4)
       // maxStalled is 1: a second stuck batch keeps its slot, so "c" waits for a slot.
@@ -224,6 +233,7 @@ describe("GroupCommit", () => {
       yield* waitQueued(committer.queued, "d", 1)
       yield* TestClock.adjust("1 second")
       expect(h.batches.length).toBe(3)
+      expect(h.stalls()).toBe(1)
       yield* h.release(0)
       expect(yield* Fiber.join(stuck)).toBe(2)
       // "c" still holds the slot (its stall was refused), so "d" waits for it.
