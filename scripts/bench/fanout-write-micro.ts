@@ -14,7 +14,7 @@
  *   encoding, a header and a two-chunk `writev` per frame per socket), which is also what the
  *   bare `ws` floor server does;
  * - `shared`: `wsSessionSocket` — one `OutgoingFrame` per message, its bytes built once and
- *   written to every socket, the writes of one tick coalesced per socket (`WriteCoalescing.ts`).
+ *   written to every socket, the writes of one tick coalesced per socket (`platform/net/TickCoalescedWrites.ts`).
  *
  * Modes alternate for `rounds` rounds; the output is CPU µs per delivery for each and the ratio.
  */

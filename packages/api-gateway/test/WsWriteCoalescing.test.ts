@@ -1,7 +1,7 @@
 /**
  * Fan-out writes (issue #10): a frame is encoded once for all its recipients (`OutgoingFrame`,
  * its WebSocket bytes built once and shared), and a socket's frames written in one tick leave in
- * one system call (`WriteCoalescing.ts`) — in order, bounded by the outbound queue's high-water
+ * one system call (`platform/net/TickCoalescedWrites.ts`) — in order, bounded by the outbound queue's high-water
  * mark, and without a slow socket holding back anyone else.
  *
  * In process: streams that record each batch Node hands them (`_writev`, or `_write` for a
@@ -16,7 +16,7 @@ import { OutboundBuffer } from "../src/ws/OutboundBuffer.ts"
 import type { FrameWriter } from "../src/ws/OutboundBuffer.ts"
 import { OutgoingFrame, textFrameBytes } from "../src/ws/OutgoingFrame.ts"
 import { wsSessionSocket } from "../src/ws/SessionSocket.ts"
-import { CoalescingWriter } from "../src/ws/WriteCoalescing.ts"
+import { CoalescingWriter } from "@pylon/platform/net/TickCoalescedWrites"
 
 /** The end of the current tick: every socket corked in it has been released. */
 const nextTick = Effect.promise(() => new Promise<void>((resolve) => process.nextTick(resolve)))

@@ -1,8 +1,8 @@
 /**
  * `MessageRepository.send` with group commit (`GroupCommit`): concurrent sends are stored
  * together by one statement (`PgSendBatch`), at most one batch in flight per room and at most
- * `CHAT_SEND_CONCURRENCY` batches in flight in all (a stalled one gives its slot up); a batch takes the waiting sends of every room
- * that has none in flight. So a busy room costs one round trip per batch, not one transaction of
+ * `CHAT_SEND_CONCURRENCY` batches in flight in all (a stalled one gives its slot up); a batch
+ * takes the waiting sends of every room that has none in flight. So a busy room costs one round trip per batch, not one transaction of
  * several round trips per message with the room row lock held across them, and many busy rooms
  * share statements and commits instead of each paying for its own. With one batch in flight per
  * room, a room's sends are stored (and get their seqs) in submission order.
@@ -31,7 +31,7 @@ import type { NewMessage, StoredSend } from "./MessageRepository.ts"
 import { storeSendBatch } from "./PgSendBatch.ts"
 import type { BatchItem, BatchOutcome } from "./PgSendBatch.ts"
 
-/** Most sends stored by one statement; more wait for the lane's next batch. */
+/** Most sends stored by one statement; more wait for the next batch. */
 export const MAX_SEND_BATCH = 128
 
 /**
@@ -56,7 +56,7 @@ export const sendBatchSize = Metric.histogram("pylon_chat_send_batch_size", {
   boundaries: [1, 2, 4, 8, 16, 32, 64, 128]
 })
 export const sendBatchesStalled = Metric.counter("pylon_chat_send_batches_stalled_total", {
-  description: "Send batches still in flight after 100 ms, which gave their slot up to the other rooms"
+  description: `Send batches still in flight after ${Duration.format(STALL_AFTER)}, which gave their slot up to the other rooms`
 })
 
 /**
@@ -74,16 +74,16 @@ const traceHeaders = Effect.map(
   Option.match({ onNone: () => ({}), onSome: (span): Record<string, string> => ({ ...HttpTraceContext.toHeaders(span) }) })
 )
 
-const toExit = (outcome: BatchOutcome, room_id: RoomId): SendExit => {
+const toExit = (outcome: BatchOutcome): SendExit => {
   switch (outcome._tag) {
     case "Created":
       return Exit.succeed({ message: outcome.message, created: true, room_type: outcome.room_type })
     case "Existing":
       return Exit.succeed({ message: outcome.message, created: false, room_type: outcome.room_type })
     case "NotMember":
-      return Exit.fail(new NotRoomMember({ room_id }))
+      return Exit.fail(new NotRoomMember({ room_id: outcome.room_id }))
     case "NoRoom":
-      return Exit.fail(new RoomNotFound({ room_id }))
+      return Exit.fail(new RoomNotFound({ room_id: outcome.room_id }))
   }
 }
 
@@ -100,7 +100,7 @@ export const makeBatchedSend = Effect.fnUntraced(function*(sql: SqlClient, optio
       // lookup now finds the key.
       Effect.retry({ times: RETRIES, while: isRetryable }),
       sqlFailureToDomainError,
-      Effect.map((outcomes) => outcomes.map((outcome, i) => toExit(outcome, items[i]!.input.room_id))),
+      Effect.map((outcomes) => outcomes.map(toExit)),
       Effect.catchTag("BadRequest", (refused) =>
         items.length === 1
           ? Effect.fail(refused)

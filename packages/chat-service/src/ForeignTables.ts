@@ -16,9 +16,12 @@ import type { RoomId } from "@pylon/contracts/Ids"
 /** `rooms`: the room's row (`id` and `type`), or no row when the room does not exist. */
 export const roomRow = (sql: SqlClient, roomId: RoomId) => sql`SELECT r.id, r.type FROM rooms r WHERE r.id = ${roomId}`
 
-/** `room_members`: whether `user` (a value or a column of the surrounding statement) is a member. */
-export const isMember = (sql: SqlClient, roomId: RoomId, user: unknown) =>
-  sql`EXISTS (SELECT 1 FROM room_members rm WHERE rm.room_id = ${roomId} AND rm.user_id = ${user})`
+/**
+ * `room_members`: whether `user` is a member of `room` (each a value, or a column of the
+ * surrounding statement passed as `sql.literal("alias.column")`).
+ */
+export const isMember = (sql: SqlClient, room: RoomId | Fragment, user: unknown) =>
+  sql`EXISTS (SELECT 1 FROM room_members rm WHERE rm.room_id = ${room} AND rm.user_id = ${user})`
 
 /**
  * `rooms` (lock): the rows of the rooms in `roomIds` (a subquery of ids) with `id` and `type`,
@@ -27,10 +30,6 @@ export const isMember = (sql: SqlClient, roomId: RoomId, user: unknown) =>
  */
 export const lockRoomRows = (sql: SqlClient, roomIds: Fragment) =>
   sql`SELECT r.id, r.type FROM rooms r WHERE r.id IN (${roomIds}) ORDER BY r.id FOR UPDATE`
-
-/** `room_members`: whether `user` is a member of `room` (both columns of the surrounding statement). */
-export const isMemberOf = (sql: SqlClient, room: string, user: string) =>
-  sql`EXISTS (SELECT 1 FROM room_members rm WHERE rm.room_id = ${sql.literal(room)} AND rm.user_id = ${sql.literal(user)})`
 
 /**
  * `rooms` (write): adds each `(room_id, n)` of `counts` to that room's `last_seq` and returns the

@@ -33,7 +33,7 @@ import { ClientMsgId, MessageId, RoomId, UserId } from "@pylon/contracts/Ids"
 import { MsgType } from "@pylon/contracts/Messages"
 import type { Message } from "@pylon/contracts/Messages"
 import { RoomType } from "@pylon/contracts/Rooms"
-import { bumpLastSeqs, isMemberOf, lockRoomRows, SENDER_COLUMNS, senderJoin } from "./ForeignTables.ts"
+import { bumpLastSeqs, isMember, lockRoomRows, SENDER_COLUMNS, senderJoin } from "./ForeignTables.ts"
 import type { NewMessage } from "./MessageRepository.ts"
 import { toMessage } from "./MessageRow.ts"
 
@@ -53,8 +53,8 @@ export interface BatchItem {
 export type BatchOutcome =
   | { readonly _tag: "Created"; readonly message: Message; readonly room_type: RoomType }
   | { readonly _tag: "Existing"; readonly message: Message; readonly room_type: RoomType }
-  | { readonly _tag: "NotMember" }
-  | { readonly _tag: "NoRoom" }
+  | { readonly _tag: "NotMember"; readonly room_id: RoomId }
+  | { readonly _tag: "NoRoom"; readonly room_id: RoomId }
 
 const OutcomeRow = Schema.Struct({
   ord: Schema.Number,
@@ -76,8 +76,8 @@ type OutcomeRow = typeof OutcomeRow.Type
 const decodeRows = Schema.decodeUnknownEffect(Schema.Array(OutcomeRow))
 
 const toOutcome = (row: OutcomeRow): BatchOutcome => {
-  if (row.outcome === "no_room") return { _tag: "NoRoom" }
-  if (row.outcome === "not_member") return { _tag: "NotMember" }
+  if (row.outcome === "no_room") return { _tag: "NoRoom", room_id: row.room_id }
+  if (row.outcome === "not_member") return { _tag: "NotMember", room_id: row.room_id }
   if (
     row.id === null || row.seq === null || row.username === null || row.content === null || row.msg_type === null ||
     row.created_at === null || row.room_type === null
@@ -133,7 +133,7 @@ export const storeSendBatch = (
       FROM input i JOIN ${senderJoin(sql, "i.sender_id")}
       WHERE EXISTS (SELECT 1 FROM room r WHERE r.id = i.room_id)
         AND NOT EXISTS (SELECT 1 FROM existing e WHERE e.ord = i.ord)
-        AND ${isMemberOf(sql, "i.room_id", "i.sender_id")}
+        AND ${isMember(sql, sql.literal("i.room_id"), sql.literal("i.sender_id"))}
     ),
     bump AS (${bumpLastSeqs(sql, sql`SELECT room_id, count(*) AS n FROM accepted GROUP BY room_id`)}),
     inserted AS (

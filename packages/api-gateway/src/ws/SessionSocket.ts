@@ -5,8 +5,8 @@
  */
 import type { RawData, WebSocket } from "ws"
 import type { OutgoingFrame } from "./OutgoingFrame.ts"
-import type { CorkableStream } from "./WriteCoalescing.ts"
-import { CoalescingWriter } from "./WriteCoalescing.ts"
+import { CoalescingWriter } from "@pylon/platform/net/TickCoalescedWrites"
+import type { CorkableStream } from "@pylon/platform/net/TickCoalescedWrites"
 
 /** A client frame as received: its text (or that it was binary) and its size on the wire. */
 export type Incoming =
@@ -49,7 +49,7 @@ const byteLengthOf = (data: RawData): number =>
 /**
  * A `ws` connection as a `SessionSocket`. `stream` is the connection's own socket (the one the
  * upgrade handed to `ws`): frames are written to it already framed (`OutgoingFrame.wire`, the
- * same Buffer for every recipient of a fan-out) and coalesced per tick (`WriteCoalescing.ts`).
+ * same Buffer for every recipient of a fan-out) and coalesced per tick (`platform/net/TickCoalescedWrites.ts`).
  * Writing past `ws` is sound because the server never compresses (`perMessageDeflate: false`)
  * nor sends blobs, the only cases in which `ws` queues frames instead of writing them at once;
  * `isOpen` stops the writes once `ws` has started its close handshake.
